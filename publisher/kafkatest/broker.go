@@ -6,13 +6,26 @@
 // The broker is github.com/twmb/franz-go/pkg/kfake. It keeps records in
 // memory unless a data directory is given, in which case a broker started
 // again on the same directory finds the topics and records it had.
+//
+// What a data directory keeps, as read from kfake's persist.go: every
+// produced batch is appended to a per-partition segment file as it is
+// written, and Start turns on an fsync per batch, so records of a topic the
+// broker has on disk survive the process being killed, and the machine
+// crashing. Topics created through the admin API or Config.Topics are
+// written to disk at once. Topics created automatically on first use, the
+// idempotent producers' sequence state and records deleted with
+// DeleteRecords are written only when Close runs: after a kill, such a topic
+// is gone with its records, and a deleted prefix may reappear.
 package kafkatest
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
 
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -24,7 +37,9 @@ type Config struct {
 	// DataDir, when set, persists topics and records there, and a broker
 	// started on the same directory reloads them.
 	DataDir string
-	// Topics are created at start with Partitions partitions each.
+	// Topics are created at start with Partitions partitions each, also
+	// when DataDir already holds a broker's state; a topic that exists
+	// already is left as it is.
 	Topics []string
 	// Partitions is the partition count of Topics and of topics created on
 	// first use. Default: 1.
@@ -32,6 +47,10 @@ type Config struct {
 	// SASLUsers adds users that must authenticate; when any is set the
 	// broker requires SASL on every connection.
 	SASLUsers []SASLUser
+	// Logger receives the broker's own messages: kfake errors at error,
+	// warnings (such as a failed write to DataDir) at info, its info at
+	// debug and its debug at trace. Nil discards them.
+	Logger watermill.LoggerAdapter
 }
 
 // SASLUser is a user of a broker that requires SASL.
@@ -67,8 +86,8 @@ func Start(cfg Config) (*Broker, error) {
 	if cfg.DataDir != "" {
 		opts = append(opts, kfake.DataDir(cfg.DataDir), kfake.SyncWrites())
 	}
-	if len(cfg.Topics) > 0 {
-		opts = append(opts, kfake.SeedTopics(cfg.Partitions, cfg.Topics...))
+	if cfg.Logger != nil {
+		opts = append(opts, kfake.WithLogger(kfakeLogger{cfg.Logger}))
 	}
 	if len(cfg.SASLUsers) > 0 {
 		opts = append(opts, kfake.EnableSASL())
@@ -80,7 +99,25 @@ func Start(cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafkatest: start broker: %w", err)
 	}
-	return &Broker{cluster: cluster, addrs: cluster.ListenAddrs()}, nil
+	b := &Broker{cluster: cluster, addrs: cluster.ListenAddrs()}
+	if err := b.ensureTopics(cfg.Topics, cfg.Partitions); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// ensureTopics creates each topic that does not exist yet. kfake's own
+// seeding applies only to an empty data directory, so topics are created
+// here, after the state on disk has been loaded.
+func (b *Broker) ensureTopics(topics []string, partitions int32) error {
+	for _, t := range topics {
+		err := b.cluster.CreateTopic(t, partitions, nil)
+		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("kafkatest: create topic %q: %w", t, err)
+		}
+	}
+	return nil
 }
 
 // Addrs returns the broker addresses as host:port, for Config.Brokers.
