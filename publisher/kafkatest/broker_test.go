@@ -179,7 +179,7 @@ func (c *scramClient) Begin(user, password, authzID string) error {
 }
 
 func (c *scramClient) Step(challenge string) (string, error) { return c.conv.Step(challenge) }
-func (c *scramClient) Done() bool                             { return c.conv.Done() }
+func (c *scramClient) Done() bool                            { return c.conv.Done() }
 
 func scramConfig(user, password string) *sarama.Config {
 	cfg := clientConfig()
