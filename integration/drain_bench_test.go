@@ -1,0 +1,122 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/watermill-outbox/watermill-outbox/internal/testenv"
+)
+
+// Backlog sizes of BenchmarkDrain: the reference size and the ends
+// of the range over which the drain rate must stay flat.
+const (
+	backlogRef   = 20000
+	backlogSmall = 5000
+	backlogLarge = 200000
+)
+
+// BenchmarkDrain measures how fast a backlog of committed outbox rows reaches
+// Kafka, with the broker in a process of its own (or KAFKA_BROKERS). Each
+// leaf reports msgs/s; batch-20000 also reports its ratio to the plain
+// composition measured just before it (x_component), batch-200000 its ratio
+// to batch-5000 (x_5000, 1.0 is perfectly flat). sarama-raw is the rate of
+// bare sarama SendMessages batches, the ceiling of any forwarder.
+func BenchmarkDrain(b *testing.B) {
+	brokers := separateBrokers(b)
+	b.Run("sarama-raw", func(b *testing.B) {
+		b.ReportMetric(rawSaramaRate(b, brokers, backlogRef), "msgs/s")
+	})
+	for _, dialect := range testenv.Dialects {
+		b.Run(dialect, func(b *testing.B) { benchDrainDialect(b, dialect, brokers) })
+	}
+}
+
+func benchDrainDialect(b *testing.B, dialect string, brokers []string) {
+	var component, small float64
+	b.Run(fmt.Sprintf("component-%d", backlogRef), func(b *testing.B) {
+		component = drainRate(b, implComponent, dialect, brokers, backlogRef)
+	})
+	b.Run(fmt.Sprintf("batch-%d", backlogRef), func(b *testing.B) {
+		ours := drainRate(b, implBatch, dialect, brokers, backlogRef)
+		if component > 0 {
+			b.ReportMetric(ours/component, "x_component")
+		}
+	})
+	b.Run(fmt.Sprintf("batch-%d", backlogSmall), func(b *testing.B) {
+		small = drainRate(b, implBatch, dialect, brokers, backlogSmall)
+	})
+	b.Run(fmt.Sprintf("batch-%d", backlogLarge), func(b *testing.B) {
+		large := drainRate(b, implBatch, dialect, brokers, backlogLarge)
+		if small > 0 {
+			b.ReportMetric(large/small, "x_5000")
+		}
+	})
+}
+
+// drainRate fills a fresh outbox with n rows, starts the forwarder and
+// returns n divided by the time until Kafka holds all n records. Filling is
+// outside the timed part.
+func drainRate(b *testing.B, impl, dialect string, brokers []string, n int) float64 {
+	db := testenv.Open(b, dialect)
+	migrateOutbox(b, db.DB, dialect)
+	topic := newTopic(b, brokers)
+	fillOutbox(b, db.DB, dialect, topic, n)
+	b.ResetTimer()
+	start := time.Now()
+	fwd, err := startForwarder(impl, db, brokers)
+	if err != nil {
+		b.Fatalf("start %s forwarder: %v", impl, err)
+	}
+	defer stopForwarder(b, fwd)
+	wait := 60*time.Second + time.Duration(n)*time.Millisecond
+	if _, err := waitForRecords(context.Background(), brokers, topic, int64(n), wait); err != nil {
+		b.Fatalf("drain %d rows with %s: %v", n, impl, err)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	rate := float64(n) / elapsed.Seconds()
+	b.ReportMetric(rate, "msgs/s")
+	return rate
+}
+
+func stopForwarder(t testing.TB, fwd runningForwarder) {
+	t.Helper()
+	if err := fwd.stop(); err != nil {
+		t.Errorf("stop forwarder: %v", err)
+	}
+}
+
+// rawSaramaRate sends n messages of outbox size in batches of 500 through
+// one sarama SyncProducer.SendMessages per batch and returns messages/s.
+func rawSaramaRate(b *testing.B, brokers []string, n int) float64 {
+	topic := newTopic(b, brokers)
+	prod, err := sarama.NewSyncProducer(brokers, saramaConfig())
+	if err != nil {
+		b.Fatalf("sync producer: %v", err)
+	}
+	defer prod.Close()
+	const batch = 500
+	b.ResetTimer()
+	start := time.Now()
+	for done := 0; done < n; done += batch {
+		msgs := make([]*sarama.ProducerMessage, 0, batch)
+		for i := done; i < min(done+batch, n); i++ {
+			m := testMessage(i)
+			msgs = append(msgs, &sarama.ProducerMessage{
+				Topic:   topic,
+				Value:   sarama.ByteEncoder(m.Payload),
+				Headers: []sarama.RecordHeader{{Key: []byte("uuid"), Value: []byte(m.UUID)}},
+			})
+		}
+		if err := prod.SendMessages(msgs); err != nil {
+			b.Fatalf("send messages: %v", err)
+		}
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	return float64(n) / elapsed.Seconds()
+}
