@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/ThreeDotsLabs/watermill"
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
 	wmforwarder "github.com/ThreeDotsLabs/watermill/components/forwarder"
 	"github.com/ThreeDotsLabs/watermill/message"
-	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
 )
 
 // outboxTopic is the SQL topic of the outbox: the table is watermill_outbox
