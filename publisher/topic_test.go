@@ -15,17 +15,17 @@ func TestValidateTopic(t *testing.T) {
 		}
 	}
 	invalid := map[string]string{
-		"":                                      "empty",
-		"a;DROP TABLE x":                        "only A-Z",
-		"a'b":                                   "only A-Z",
-		`a"b`:                                   "only A-Z",
-		"a`b":                                   "only A-Z",
-		"with space":                            "only A-Z",
-		"ünïcode":                               "only A-Z",
-		strings.Repeat("x", 200):                "longer than",
+		"":                                       "empty",
+		"a;DROP TABLE x":                         "only A-Z",
+		"a'b":                                    "only A-Z",
+		`a"b`:                                    "only A-Z",
+		"a`b":                                    "only A-Z",
+		"with space":                             "only A-Z",
+		"ünïcode":                                "only A-Z",
+		strings.Repeat("x", 200):                 "longer than",
 		strings.Repeat("x", MaxSQLTopicLength+1): "longer than",
-		"offsets_outbox":                        "offsets_",
-		"outbox_dead_letters":                   "dead-letter",
+		"offsets_outbox":                         "offsets_",
+		"outbox_dead_letters":                    "dead-letter",
 	}
 	for topic, rule := range invalid {
 		err := ValidateTopic(topic)
