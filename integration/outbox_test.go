@@ -12,6 +12,8 @@ import (
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
 	wmforwarder "github.com/ThreeDotsLabs/watermill/components/forwarder"
 	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/watermill-outbox/watermill-outbox/publisher"
 )
 
 // outboxTopic is the SQL topic of the outbox: the table is watermill_outbox
@@ -40,16 +42,13 @@ func offsetsAdapter(dialect string) wsql.OffsetsAdapter {
 	return wsql.DefaultPostgreSQLOffsetsAdapter{}
 }
 
-// migrateOutbox creates the outbox and offsets tables with watermill-sql's
-// default schema, the tables both the stock subscriber and ours read.
+// migrateOutbox creates the outbox, offsets and dead-letter tables with
+// publisher.Migrate: watermill-sql's default schema, which both the stock
+// subscriber and ours read.
 func migrateOutbox(t testing.TB, db *stdsql.DB, dialect string) {
 	t.Helper()
-	qs := schemaAdapter(dialect).SchemaInitializingQueries(outboxTopic)
-	qs = append(qs, offsetsAdapter(dialect).SchemaInitializingQueries(outboxTopic)...)
-	for _, q := range qs {
-		if _, err := db.ExecContext(context.Background(), q.Query, q.Args...); err != nil {
-			t.Fatalf("migrate outbox: %v", err)
-		}
+	if err := publisher.Migrate(context.Background(), db, dialect, outboxTopic); err != nil {
+		t.Fatalf("migrate outbox: %v", err)
 	}
 }
 
