@@ -1,0 +1,95 @@
+package forwarder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
+	wforwarder "github.com/ThreeDotsLabs/watermill/components/forwarder"
+	"github.com/ThreeDotsLabs/watermill/message"
+)
+
+// runComponent runs Watermill's components/forwarder, one per shard, each
+// over a watermill-sql subscriber (defaults, with the adapters of the
+// dialect and this forwarder's consumer group and poll interval) and one
+// shared watermill-kafka publisher whose marshaler keys records by the
+// partition key metadata. It returns when ctx ends.
+func (f *Forwarder) runComponent(ctx context.Context) error {
+	pub, err := f.componentPublisher()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = pub.Close() }()
+	var fwds []*wforwarder.Forwarder
+	for _, t := range f.topics {
+		fwd, err := f.componentForwarder(t, pub)
+		if err != nil {
+			closeAll(fwds)
+			return err
+		}
+		fwds = append(fwds, fwd)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(fwds))
+	for i, fwd := range fwds {
+		wg.Go(func() { errs[i] = fwd.Run(ctx) })
+	}
+	<-ctx.Done()
+	closeAll(fwds)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func closeAll(fwds []*wforwarder.Forwarder) {
+	for _, fwd := range fwds {
+		_ = fwd.Close()
+	}
+}
+
+func (f *Forwarder) componentPublisher() (*kafka.Publisher, error) {
+	key := f.cfg.PartitionKeyMetadata
+	marshaler := kafka.NewWithPartitioningMarshaler(
+		func(_ string, msg *message.Message) (string, error) { return msg.Metadata.Get(key), nil })
+	pub, err := kafka.NewPublisher(kafka.PublisherConfig{
+		Brokers:               f.cfg.Brokers,
+		Marshaler:             marshaler,
+		OverwriteSaramaConfig: f.producer.cfg,
+	}, f.logger)
+	if err != nil {
+		return nil, fmt.Errorf("forwarder: create kafka publisher: %w", err)
+	}
+	return pub, nil
+}
+
+func (f *Forwarder) componentForwarder(topic string,
+	pub message.Publisher) (*wforwarder.Forwarder, error) {
+	sub, err := wsql.NewSubscriber(f.cfg.DB, f.subscriberConfig(),
+		f.logger)
+	if err != nil {
+		return nil, fmt.Errorf("forwarder: create sql subscriber for %q: %w", topic, err)
+	}
+	fwd, err := wforwarder.NewForwarder(sub, pub, f.logger,
+		wforwarder.Config{ForwarderTopic: topic})
+	if err != nil {
+		return nil, fmt.Errorf("forwarder: create component forwarder for %q: %w", topic, err)
+	}
+	return fwd, nil
+}
+
+func (f *Forwarder) subscriberConfig() wsql.SubscriberConfig {
+	c := wsql.SubscriberConfig{
+		ConsumerGroup: f.cfg.ConsumerGroup,
+		PollInterval:  f.cfg.PollInterval,
+	}
+	if f.cfg.Dialect == DialectPostgres {
+		c.SchemaAdapter = wsql.DefaultPostgreSQLSchema{}
+		c.OffsetsAdapter = wsql.DefaultPostgreSQLOffsetsAdapter{}
+	} else {
+		c.SchemaAdapter = wsql.DefaultMySQLSchema{}
+		c.OffsetsAdapter = wsql.DefaultMySQLOffsetsAdapter{}
+	}
+	return c
+}

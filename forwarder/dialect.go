@@ -1,0 +1,93 @@
+package forwarder
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// DeadLetterTable is the table that receives rows the forwarder can never
+// publish, with the reason. Both dialects use the same columns:
+// id, sql_topic, consumer_group, message_offset, uuid, destination_topic,
+// payload (the raw row payload, i.e. the envelope), metadata, reason,
+// created_at.
+const DeadLetterTable = "watermill_outbox_dead_letters"
+
+// position is how far a consumer group has acknowledged a shard: the
+// transaction id (PostgreSQL only, 0 on MySQL) and the offset of the last
+// acknowledged row.
+type position struct {
+	TxID   int64
+	Offset int64
+}
+
+// row is one outbox row as the forwarder reads it.
+type row struct {
+	Pos      position
+	UUID     string
+	Payload  []byte
+	Metadata []byte
+}
+
+// deadLetter is one row written to DeadLetterTable.
+type deadLetter struct {
+	SQLTopic, Group, UUID, Destination, Reason string
+	Row                                        row
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// dialect holds every SQL statement the forwarder runs, one implementation
+// per database, over watermill-sql's default table layout.
+type dialect interface {
+	// schema returns the DDL creating a shard's tables and the dead letters.
+	schema(topic string) []string
+	// txOptions is the isolation level of a batch transaction.
+	txOptions() *sql.TxOptions
+	// ensureGroup inserts the group's zero position if it has none.
+	ensureGroup(ctx context.Context, q querier, topic, group string) error
+	// probe reports cheaply whether the shard has rows ready to send.
+	probe(ctx context.Context, q querier, topic, group string) (bool, error)
+	// lock locks the group's offsets row, skipping it when another
+	// transaction holds it (ok false).
+	lock(ctx context.Context, tx querier, topic, group string) (pos position, ok bool, err error)
+	// read returns up to limit visible rows after pos, in commit order.
+	read(ctx context.Context, tx querier, topic string, after position, limit int) ([]row, error)
+	// ack stores pos as the group's position.
+	ack(ctx context.Context, tx querier, topic, group string, pos position) error
+	// retain deletes up to limit rows older than age that every consumer
+	// group has acknowledged.
+	retain(ctx context.Context, q querier, topic string, age time.Duration, limit int) (int64, error)
+	// status measures a shard's backlog for the group.
+	status(ctx context.Context, q querier, topic, group string) (ShardStatus, error)
+	// insertDeadLetter records a row that cannot be published.
+	insertDeadLetter(ctx context.Context, tx querier, d deadLetter) error
+}
+
+func newDialect(name string) (dialect, error) {
+	switch name {
+	case DialectPostgres:
+		return postgres{}, nil
+	case DialectMySQL:
+		return mysql{}, nil
+	}
+	return nil, fmt.Errorf("forwarder: unknown dialect %q", name)
+}
+
+func countDeadLetters(ctx context.Context, q querier, d dialect, topic string) (int64, error) {
+	query := "SELECT count(*) FROM " + DeadLetterTable + " WHERE sql_topic = ?"
+	if _, ok := d.(postgres); ok {
+		query = "SELECT count(*) FROM " + DeadLetterTable + " WHERE sql_topic = $1"
+	}
+	var n int64
+	if err := q.QueryRowContext(ctx, query, topic).Scan(&n); err != nil {
+		return 0, fmt.Errorf("forwarder: count dead letters of %q: %w", topic, err)
+	}
+	return n, nil
+}

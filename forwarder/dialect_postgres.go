@@ -1,0 +1,188 @@
+package forwarder
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
+)
+
+// postgres reads watermill-sql's DefaultPostgreSQLSchema tables. Rows are
+// ordered by (transaction_id, offset), and only rows of transactions older
+// than every open transaction (transaction_id < pg_snapshot_xmin) are read,
+// the rule watermill-sql's subscriber follows: a transaction that commits
+// later may still hold a smaller transaction id, and reading past it would
+// skip its rows forever.
+type postgres struct{}
+
+func (postgres) tables(topic string) (msgs, offs string) {
+	return wsql.DefaultPostgreSQLSchema{}.MessagesTable(topic),
+		wsql.DefaultPostgreSQLOffsetsAdapter{}.MessagesOffsetsTable(topic)
+}
+
+func (p postgres) schema(topic string) []string {
+	var out []string
+	for _, q := range (wsql.DefaultPostgreSQLSchema{}).SchemaInitializingQueries(topic) {
+		out = append(out, q.Query)
+	}
+	for _, q := range (wsql.DefaultPostgreSQLOffsetsAdapter{}).SchemaInitializingQueries(topic) {
+		out = append(out, q.Query)
+	}
+	return append(out, `CREATE TABLE IF NOT EXISTS `+DeadLetterTable+` (
+		id BIGSERIAL PRIMARY KEY,
+		sql_topic VARCHAR(255) NOT NULL,
+		consumer_group VARCHAR(255) NOT NULL,
+		message_offset BIGINT NOT NULL,
+		uuid VARCHAR(36) NOT NULL,
+		destination_topic VARCHAR(255) NOT NULL DEFAULT '',
+		payload BYTEA,
+		metadata TEXT,
+		reason TEXT NOT NULL,
+		created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
+		`CREATE INDEX IF NOT EXISTS `+DeadLetterTable+`_topic_idx ON `+
+			DeadLetterTable+` (sql_topic)`)
+}
+
+func (postgres) txOptions() *sql.TxOptions {
+	return &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+}
+
+func (p postgres) ensureGroup(ctx context.Context, q querier, topic, group string) error {
+	_, offs := p.tables(topic)
+	_, err := q.ExecContext(ctx, `INSERT INTO `+offs+
+		` (consumer_group, offset_acked, last_processed_transaction_id)
+		VALUES ($1, 0, '0') ON CONFLICT DO NOTHING`, group)
+	if err != nil {
+		return fmt.Errorf("forwarder: insert offsets of %q for group %q: %w", topic, group, err)
+	}
+	return nil
+}
+
+func (p postgres) probe(ctx context.Context, q querier, topic, group string) (bool, error) {
+	msgs, offs := p.tables(topic)
+	var ok bool
+	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+msgs+` m, `+offs+` o
+		WHERE o.consumer_group = $1
+		AND (m.transaction_id, m."offset") >
+			(o.last_processed_transaction_id, COALESCE(o.offset_acked, 0))
+		AND m.transaction_id < pg_snapshot_xmin(pg_current_snapshot()))`, group).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("forwarder: probe %q: %w", topic, err)
+	}
+	return ok, nil
+}
+
+func (p postgres) lock(ctx context.Context, tx querier, topic, group string) (position, bool, error) {
+	_, offs := p.tables(topic)
+	var pos position
+	var acked sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT offset_acked, last_processed_transaction_id
+		FROM `+offs+` WHERE consumer_group = $1 FOR UPDATE SKIP LOCKED`, group).
+		Scan(&acked, &pos.TxID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return pos, false, nil
+	}
+	if err != nil {
+		return pos, false, fmt.Errorf("forwarder: lock offsets of %q: %w", topic, err)
+	}
+	pos.Offset = acked.Int64
+	return pos, true, nil
+}
+
+func (p postgres) read(ctx context.Context, tx querier, topic string, after position,
+	limit int) ([]row, error) {
+	msgs, _ := p.tables(topic)
+	rows, err := tx.QueryContext(ctx, `SELECT "offset", transaction_id, uuid, payload, metadata
+		FROM `+msgs+` WHERE (transaction_id, "offset") > ($1, $2)
+		AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+		ORDER BY transaction_id, "offset" LIMIT $3`, after.TxID, after.Offset, limit)
+	if err != nil {
+		return nil, fmt.Errorf("forwarder: read %q: %w", topic, err)
+	}
+	return scanRows(topic, rows, func(r *row, s *sql.Rows) error {
+		return s.Scan(&r.Pos.Offset, &r.Pos.TxID, &r.UUID, &r.Payload, &r.Metadata)
+	})
+}
+
+func scanRows(topic string, rows *sql.Rows, scan func(*row, *sql.Rows) error) ([]row, error) {
+	defer rows.Close()
+	var out []row
+	for rows.Next() {
+		var r row
+		if err := scan(&r, rows); err != nil {
+			return nil, fmt.Errorf("forwarder: scan row of %q: %w", topic, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("forwarder: read %q: %w", topic, err)
+	}
+	return out, nil
+}
+
+func (p postgres) ack(ctx context.Context, tx querier, topic, group string, pos position) error {
+	_, offs := p.tables(topic)
+	_, err := tx.ExecContext(ctx, `UPDATE `+offs+`
+		SET offset_acked = $1, last_processed_transaction_id = $2
+		WHERE consumer_group = $3`, pos.Offset, pos.TxID, group)
+	if err != nil {
+		return fmt.Errorf("forwarder: ack %q at %d: %w", topic, pos.Offset, err)
+	}
+	return nil
+}
+
+func (p postgres) retain(ctx context.Context, q querier, topic string, age time.Duration,
+	limit int) (int64, error) {
+	msgs, offs := p.tables(topic)
+	res, err := q.ExecContext(ctx, `WITH low AS (
+			SELECT last_processed_transaction_id AS t, COALESCE(offset_acked, 0) AS o
+			FROM `+offs+` ORDER BY 1, 2 LIMIT 1),
+		doomed AS (
+			SELECT m.transaction_id, m."offset" FROM `+msgs+` m, low
+			WHERE (m.transaction_id, m."offset") <= (low.t, low.o)
+			AND m.created_at < LOCALTIMESTAMP - make_interval(secs => $1)
+			ORDER BY m.transaction_id, m."offset" LIMIT $2)
+		DELETE FROM `+msgs+` m USING doomed d
+		WHERE m.transaction_id = d.transaction_id AND m."offset" = d."offset"`,
+		age.Seconds(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("forwarder: delete old rows of %q: %w", topic, err)
+	}
+	return res.RowsAffected()
+}
+
+func (p postgres) status(ctx context.Context, q querier, topic, group string) (ShardStatus, error) {
+	msgs, offs := p.tables(topic)
+	st := ShardStatus{Topic: topic}
+	var age float64
+	err := q.QueryRowContext(ctx, `WITH o AS (SELECT
+			COALESCE((SELECT last_processed_transaction_id FROM `+offs+`
+				WHERE consumer_group = $1), '0'::xid8) AS t,
+			COALESCE((SELECT offset_acked FROM `+offs+` WHERE consumer_group = $1), 0) AS off),
+		p AS (SELECT m.transaction_id, m.created_at FROM `+msgs+` m, o
+			WHERE (m.transaction_id, m."offset") > (o.t, o.off))
+		SELECT (SELECT count(*) FROM p),
+			COALESCE((SELECT EXTRACT(EPOCH FROM LOCALTIMESTAMP - min(created_at)) FROM p), 0),
+			COALESCE((SELECT transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
+				FROM p ORDER BY transaction_id LIMIT 1), false)`, group).
+		Scan(&st.Backlog, &age, &st.BlockedByOpenTx)
+	if err != nil {
+		return st, fmt.Errorf("forwarder: status of %q: %w", topic, err)
+	}
+	st.OldestPending = time.Duration(age * float64(time.Second))
+	return st, nil
+}
+
+func (postgres) insertDeadLetter(ctx context.Context, tx querier, d deadLetter) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO `+DeadLetterTable+` (sql_topic, consumer_group,
+		message_offset, uuid, destination_topic, payload, metadata, reason)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, d.SQLTopic, d.Group, d.Row.Pos.Offset,
+		d.UUID, d.Destination, d.Row.Payload, string(d.Row.Metadata), d.Reason)
+	if err != nil {
+		return fmt.Errorf("forwarder: insert dead letter of %q: %w", d.SQLTopic, err)
+	}
+	return nil
+}

@@ -1,0 +1,164 @@
+package forwarder
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/IBM/sarama"
+	"github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
+)
+
+// ShardTopics lists the SQL topics of an outbox with the given base topic and
+// shard count: the base itself for one shard, otherwise base_0 .. base_{n-1}.
+func ShardTopics(base string, shards int) []string {
+	if shards <= 1 {
+		return []string{base}
+	}
+	out := make([]string, shards)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s_%d", base, i)
+	}
+	return out
+}
+
+// DefaultSaramaConfig is the producer configuration the forwarder uses when
+// Config.Kafka is nil: protocol 3.6.0, every in-sync replica acknowledges,
+// idempotent writes with one request in flight (so retries keep order), and
+// the hash partitioner (the same key always lands on the same partition).
+func DefaultSaramaConfig() *sarama.Config {
+	c := sarama.NewConfig()
+	c.Version = sarama.V3_6_0_0
+	c.ClientID = "watermill-outbox-forwarder"
+	c.Producer.Return.Successes = true
+	c.Producer.Return.Errors = true
+	c.Producer.RequiredAcks = sarama.WaitForAll
+	c.Producer.Idempotent = true
+	c.Net.MaxOpenRequests = 1
+	c.Producer.Partitioner = sarama.NewHashPartitioner
+	c.Producer.Retry.Max = 5
+	c.Metadata.AllowAutoTopicCreation = true
+	return c
+}
+
+// kafkaTopicRule is Kafka's own rule for topic names.
+func validKafkaTopic(topic string) error {
+	switch {
+	case topic == "", topic == ".", topic == "..":
+		return fmt.Errorf("topic %q is not a valid kafka topic name", topic)
+	case len(topic) > 249:
+		return fmt.Errorf("topic %q is longer than 249 characters", topic)
+	}
+	for _, r := range topic {
+		ok := r == '.' || r == '_' || r == '-' ||
+			(r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
+		if !ok {
+			return fmt.Errorf("topic %q has character %q outside [a-zA-Z0-9._-]", topic, r)
+		}
+	}
+	return nil
+}
+
+// envelope is the JSON shape written by Watermill's components/forwarder
+// publisher: the destination topic and the original message.
+type envelope struct {
+	DestinationTopic string            `json:"destination_topic"`
+	UUID             string            `json:"uuid"`
+	Payload          []byte            `json:"payload"`
+	Metadata         map[string]string `json:"metadata"`
+}
+
+// errPermanent marks a row that can never be published.
+var errPermanent = errors.New("forwarder: permanent failure")
+
+// decodeEnvelope unwraps a row's payload, checking what Kafka and
+// watermill-kafka's marshaler would refuse.
+func decodeEnvelope(payload []byte) (envelope, error) {
+	var e envelope
+	if err := json.Unmarshal(payload, &e); err != nil {
+		return e, fmt.Errorf("%w: envelope does not decode: %w", errPermanent, err)
+	}
+	if e.DestinationTopic == "" {
+		return e, fmt.Errorf("%w: envelope has no destination topic", errPermanent)
+	}
+	if err := validKafkaTopic(e.DestinationTopic); err != nil {
+		return e, fmt.Errorf("%w: %w", errPermanent, err)
+	}
+	if _, ok := e.Metadata[kafka.UUIDHeaderKey]; ok {
+		return e, fmt.Errorf("%w: metadata %s is reserved for the uuid", errPermanent,
+			kafka.UUIDHeaderKey)
+	}
+	return e, nil
+}
+
+// producerMessage builds the Kafka record of an envelope the way
+// watermill-kafka's default marshaler does (the UUID in the
+// _watermill_message_uuid header, each metadata entry as a header), with the
+// partition key metadata as the record key.
+func producerMessage(e envelope, keyMetadata string, index int) *sarama.ProducerMessage {
+	headers := make([]sarama.RecordHeader, 0, len(e.Metadata)+1)
+	headers = append(headers, sarama.RecordHeader{
+		Key: []byte(kafka.UUIDHeaderKey), Value: []byte(e.UUID),
+	})
+	keys := make([]string, 0, len(e.Metadata))
+	for k := range e.Metadata {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		headers = append(headers, sarama.RecordHeader{Key: []byte(k), Value: []byte(e.Metadata[k])})
+	}
+	msg := &sarama.ProducerMessage{
+		Topic:    e.DestinationTopic,
+		Value:    sarama.ByteEncoder(e.Payload),
+		Headers:  headers,
+		Metadata: index,
+	}
+	if key, ok := e.Metadata[keyMetadata]; ok && key != "" {
+		msg.Key = sarama.StringEncoder(key)
+	}
+	return msg
+}
+
+// permanentSendError reports whether Kafka refused a record for a reason a
+// retry cannot fix.
+func permanentSendError(err error) bool {
+	var cfgErr sarama.ConfigurationError
+	if errors.As(err, &cfgErr) {
+		return true
+	}
+	for _, kerr := range []sarama.KError{
+		sarama.ErrMessageSizeTooLarge, sarama.ErrInvalidTopic,
+		sarama.ErrInvalidMessage, sarama.ErrTopicAuthorizationFailed,
+		sarama.ErrInvalidRecord, sarama.ErrPolicyViolation,
+	} {
+		if errors.Is(err, kerr) {
+			return true
+		}
+	}
+	return strings.Contains(err.Error(), "larger than configured")
+}
+
+// sendErrors maps a SendMessages error to the failed records, by the index
+// each record carries in its Metadata.
+func sendErrors(err error, msgs []*sarama.ProducerMessage) map[int]error {
+	out := map[int]error{}
+	if err == nil {
+		return out
+	}
+	var perrs sarama.ProducerErrors
+	if !errors.As(err, &perrs) {
+		for _, m := range msgs {
+			out[m.Metadata.(int)] = err
+		}
+		return out
+	}
+	for _, pe := range perrs {
+		if idx, ok := pe.Msg.Metadata.(int); ok {
+			out[idx] = pe.Err
+		}
+	}
+	return out
+}
