@@ -152,4 +152,3 @@ func forDialects(t *testing.T, f func(t *testing.T, e *env)) {
 		})
 	}
 }
-
