@@ -43,7 +43,8 @@ func (e *ValidationError) Error() string {
 	for i, p := range e.Problems {
 		msgs[i] = p.Error()
 	}
-	return fmt.Sprintf("config: %d invalid option(s): %s", len(e.Problems), strings.Join(msgs, "; "))
+	return fmt.Sprintf("config: %d invalid option(s): %s",
+		len(e.Problems), strings.Join(msgs, "; "))
 }
 
 // Is reports whether target is ErrInvalid.

@@ -43,11 +43,13 @@ func TestRedactedDSN(t *testing.T) {
 	cases := []struct{ dsn, want string }{
 		{"", ""},
 		{"postgres://u:pw@h:5432/db", "postgres://u:[redacted]@h:5432/db"},
-		{"postgres://u:p@ss/w?rd@h/db?sslmode=disable", "postgres://u:[redacted]@h/db?sslmode=disable"},
+		{"postgres://u:p@ss/w?rd@h/db?sslmode=disable",
+			"postgres://u:[redacted]@h/db?sslmode=disable"},
 		{"postgres://u@h/db", "postgres://u@h/db"},
 		{"postgres://h/db?user=u&password=pw&sslmode=off",
 			"postgres://h/db?user=u&password=[redacted]&sslmode=off"},
-		{"u:pw@tcp(127.0.0.1:3306)/test?parseTime=true", "u:[redacted]@tcp(127.0.0.1:3306)/test?parseTime=true"},
+		{"u:pw@tcp(127.0.0.1:3306)/test?parseTime=true",
+			"u:[redacted]@tcp(127.0.0.1:3306)/test?parseTime=true"},
 		{"u:p@w/x@tcp(h)/db", "u:[redacted]@tcp(h)/db"},
 		{"root@tcp(127.0.0.1:3306)/test", "root@tcp(127.0.0.1:3306)/test"},
 		{"host=h user=u password=pw dbname=d", "host=h user=u password=[redacted] dbname=d"},
@@ -114,7 +116,8 @@ func TestPrintingShowsRedactedConnectionStrings(t *testing.T) {
 			t.Errorf("Config %s does not show the redacted AMQP URL: %s", verb, out)
 		}
 	}
-	if out := c.String(); !strings.Contains(out, "SASL:{Mechanism:PLAIN User:kafka-user Password:[redacted]}") {
+	wantSASL := "SASL:{Mechanism:PLAIN User:kafka-user Password:[redacted]}"
+	if out := c.String(); !strings.Contains(out, wantSASL) {
 		t.Errorf("Config.String() = %s", out)
 	}
 }

@@ -113,8 +113,12 @@ func (s SASL) check(p *problems, prefix string) {
 func (s SQL) check(p *problems, prefix string) {
 	checkDurations(p, prefix, s)
 	oneOf(p, prefix+".dialect", s.Dialect, "postgres", "mysql", "sqlite")
-	if s.DSN == "" {
+	switch {
+	case s.DSN == "":
 		p.add(prefix+".dsn", "", "must not be empty")
+	case s.Dialect == "mysql" && strings.Contains(s.DSN.Reveal(), "://"):
+		p.add(prefix+".dsn", "", "must be in the MySQL driver form user:password@tcp(host:port)/db, "+
+			"not a URL")
 	}
 	notNegative(p, prefix+".max_open_conns", s.MaxOpenConns)
 	notNegative(p, prefix+".max_idle_conns", s.MaxIdleConns)

@@ -43,11 +43,16 @@ func TestValidateRejectsBadInput(t *testing.T) {
 		{"broker without host", func(c *Config) { c.Kafka.Brokers = []string{":9092"} },
 			"kafka.brokers[0]", ":9092"},
 		{"empty client id", func(c *Config) { c.Kafka.ClientID = "" }, "kafka.client_id", ""},
-		{"version garbage", func(c *Config) { c.Kafka.Version = "latest" }, "kafka.version", "latest"},
-		{"version too old", func(c *Config) { c.Kafka.Version = "0.11.0" }, "kafka.version", "0.11.0"},
+		{"version garbage", func(c *Config) { c.Kafka.Version = "latest" },
+			"kafka.version", "latest"},
+		{"version too old", func(c *Config) { c.Kafka.Version = "0.11.0" },
+			"kafka.version", "0.11.0"},
 		{"version 0.x form", func(c *Config) { c.Kafka.Version = "0.10.2.1" }, "kafka.version",
 			"0.10.2.1"},
-		{"acks unknown", func(c *Config) { c.Kafka.RequiredAcks = "most"; c.Kafka.Idempotent = false },
+		{"acks unknown", func(c *Config) {
+			c.Kafka.RequiredAcks = "most"
+			c.Kafka.Idempotent = false
+		},
 			"kafka.required_acks", "most"},
 		{"idempotent without all", func(c *Config) { c.Kafka.RequiredAcks = "leader" },
 			"kafka.idempotent", "true"},
@@ -58,7 +63,8 @@ func TestValidateRejectsBadInput(t *testing.T) {
 		{"retry max negative", func(c *Config) { c.Kafka.RetryMax = -1 }, "kafka.retry_max", "-1"},
 		{"retry backoff negative", func(c *Config) { c.Kafka.RetryBackoff = -time.Second },
 			"kafka.retry_backoff", "-1s"},
-		{"dial timeout zero", func(c *Config) { c.Kafka.DialTimeout = 0 }, "kafka.dial_timeout", "0s"},
+		{"dial timeout zero", func(c *Config) { c.Kafka.DialTimeout = 0 },
+			"kafka.dial_timeout", "0s"},
 		{"tls ca missing", func(c *Config) { c.Kafka.TLS = TLS{Enabled: true, CAFile: missing} },
 			"kafka.tls.ca_file", missing},
 		{"tls cert without key", func(c *Config) { c.Kafka.TLS.CertFile = "c.pem" },
@@ -71,17 +77,28 @@ func TestValidateRejectsBadInput(t *testing.T) {
 		{"sasl mechanism unknown", func(c *Config) {
 			c.Kafka.SASL = SASL{Mechanism: "GSSAPI", User: "u", Password: "p"}
 		}, "kafka.sasl.mechanism", "GSSAPI"},
-		{"sasl without user", func(c *Config) { c.Kafka.SASL = SASL{Mechanism: "PLAIN", Password: "p"} },
+		{"sasl without user", func(c *Config) {
+			c.Kafka.SASL = SASL{Mechanism: "PLAIN", Password: "p"}
+		},
 			"kafka.sasl.user", ""},
-		{"sasl without password", func(c *Config) { c.Kafka.SASL = SASL{Mechanism: "PLAIN", User: "u"} },
+		{"sasl without password", func(c *Config) {
+			c.Kafka.SASL = SASL{Mechanism: "PLAIN", User: "u"}
+		},
 			"kafka.sasl.password", ""},
 		{"sasl credentials without mechanism", func(c *Config) { c.Kafka.SASL.User = "u" },
 			"kafka.sasl.mechanism", ""},
 		{"dialect unknown", func(c *Config) { c.SQL.Dialect = "oracle" }, "sql.dialect", "oracle"},
+		{"mysql dsn as url", func(c *Config) {
+			c.SQL.Dialect, c.SQL.DSN = "mysql", "mysql://root:pw@127.0.0.1:3306/test"
+		}, "sql.dsn", ""},
 		{"dsn empty", func(c *Config) { c.SQL.DSN = "" }, "sql.dsn", ""},
-		{"max open negative", func(c *Config) { c.SQL.MaxOpenConns = -2 }, "sql.max_open_conns", "-2"},
-		{"max idle negative", func(c *Config) { c.SQL.MaxIdleConns = -1 }, "sql.max_idle_conns", "-1"},
-		{"max idle above max open", func(c *Config) { c.SQL.MaxOpenConns, c.SQL.MaxIdleConns = 2, 3 },
+		{"max open negative", func(c *Config) { c.SQL.MaxOpenConns = -2 },
+			"sql.max_open_conns", "-2"},
+		{"max idle negative", func(c *Config) { c.SQL.MaxIdleConns = -1 },
+			"sql.max_idle_conns", "-1"},
+		{"max idle above max open", func(c *Config) {
+			c.SQL.MaxOpenConns, c.SQL.MaxIdleConns = 2, 3
+		},
 			"sql.max_idle_conns", "3"},
 		{"conn lifetime negative", func(c *Config) { c.SQL.ConnMaxLifetime = -time.Minute },
 			"sql.conn_max_lifetime", "-1m0s"},
@@ -102,12 +119,14 @@ func TestValidateRejectsBadInput(t *testing.T) {
 			"outbox.poll_interval", "-1ns"},
 		{"retention batch zero", func(c *Config) { c.Outbox.RetentionBatch = 0 },
 			"outbox.retention_batch", "0"},
-		{"inbox table bad", func(c *Config) { c.Inbox.Table = "inbox-table" }, "inbox.table", "inbox-table"},
+		{"inbox table bad", func(c *Config) { c.Inbox.Table = "inbox-table" },
+			"inbox.table", "inbox-table"},
 		{"inbox max attempts zero", func(c *Config) { c.Inbox.MaxAttempts = 0 },
 			"inbox.max_attempts", "0"},
 		{"inbox retry initial above max", func(c *Config) { c.Inbox.RetryInitial = time.Hour },
 			"inbox.retry_initial", "1h0m0s"},
-		{"poison topic empty", func(c *Config) { c.Inbox.PoisonTopic = "" }, "inbox.poison_topic", ""},
+		{"poison topic empty", func(c *Config) { c.Inbox.PoisonTopic = "" },
+			"inbox.poison_topic", ""},
 		{"poison topic bad", func(c *Config) { c.Inbox.PoisonTopic = "poison topic" },
 			"inbox.poison_topic", "poison topic"},
 		{"dedup window negative", func(c *Config) { c.Inbox.DedupWindow = -time.Hour },
@@ -115,15 +134,20 @@ func TestValidateRejectsBadInput(t *testing.T) {
 		{"backend unknown", func(c *Config) { c.Router.Backend = "sqs" }, "router.backend", "sqs"},
 		{"router group empty", func(c *Config) { c.Router.ConsumerGroup = "" },
 			"router.consumer_group", ""},
-		{"amqp url not amqp", func(c *Config) { c.Router.Backend, c.Router.AMQPURL = "amqp", "http://x" },
+		{"amqp url not amqp", func(c *Config) {
+			c.Router.Backend, c.Router.AMQPURL = "amqp", "http://x"
+		},
 			"router.amqp_url", ""},
-		{"redis addr bad", func(c *Config) { c.Router.Backend, c.Router.RedisAddr = "redis", "redis" },
+		{"redis addr bad", func(c *Config) {
+			c.Router.Backend, c.Router.RedisAddr = "redis", "redis"
+		},
 			"router.redis_addr", "redis"},
 		{"handler timeout negative", func(c *Config) { c.Router.HandlerTimeout = -time.Second },
 			"router.handler_timeout", "-1s"},
 		{"log level unknown", func(c *Config) { c.Log.Level = "verbose" }, "log.level", "verbose"},
 		{"log format unknown", func(c *Config) { c.Log.Format = "xml" }, "log.format", "xml"},
-		{"metrics address bad", func(c *Config) { c.Metrics.Address = "9090" }, "metrics.address", "9090"},
+		{"metrics address bad", func(c *Config) { c.Metrics.Address = "9090" },
+			"metrics.address", "9090"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -213,7 +237,8 @@ func TestSectionValidate(t *testing.T) {
 		t.Errorf("SQL.Validate() = %v, want sql.dsn", err)
 	}
 	c.Kafka.TLS.CertFile = "c.pem"
-	if err := c.Kafka.Validate(); !errors.As(err, &ve) || ve.Problems[0].Field != "kafka.tls.key_file" {
+	err := c.Kafka.Validate()
+	if !errors.As(err, &ve) || ve.Problems[0].Field != "kafka.tls.key_file" {
 		t.Errorf("Kafka.Validate() = %v, want kafka.tls.key_file", err)
 	}
 }
