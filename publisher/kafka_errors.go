@@ -41,7 +41,17 @@ func classifyConnectError(cfg config.Kafka, err error) error {
 			brokers, ErrAuthenticationFailed, strings.ToUpper(cfg.SASL.Mechanism),
 			cfg.SASL.User, err)
 	}
-	return fmt.Errorf("publisher: kafka brokers %s: %w: %w", brokers, ErrBrokerUnreachable, err)
+	return fmt.Errorf("publisher: kafka brokers %s: %w%s: %w",
+		brokers, ErrBrokerUnreachable, tlsHint(cfg), err)
+}
+
+// tlsHint is added to errors of a TLS client that got no usable answer:
+// a plaintext listener often just stalls or hangs up on a TLS greeting.
+func tlsHint(cfg config.Kafka) string {
+	if !cfg.TLS.Enabled {
+		return ""
+	}
+	return " (TLS is on: check that the brokers listen with TLS on this port)"
 }
 
 // timeoutError reports a start that did not finish in time, or whose
@@ -50,8 +60,8 @@ func timeoutError(cfg config.Kafka, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("publisher: kafka brokers %s: connect: %w", brokerList(cfg), err)
 	}
-	return fmt.Errorf("publisher: kafka brokers %s: %w: no answer within dial_timeout %s: %w",
-		brokerList(cfg), ErrBrokerUnreachable, cfg.DialTimeout, err)
+	return fmt.Errorf("publisher: kafka brokers %s: %w: no answer within dial_timeout %s%s: %w",
+		brokerList(cfg), ErrBrokerUnreachable, cfg.DialTimeout, tlsHint(cfg), err)
 }
 
 func anyAcceptsTCP(cfg config.Kafka) bool {

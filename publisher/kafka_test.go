@@ -256,3 +256,19 @@ func holdConnections(ln net.Listener) {
 		conns = append(conns, c)
 	}
 }
+
+func TestNewKafkaTLSAgainstPlaintextBroker(t *testing.T) {
+	cfg := testKafkaConfig(testenv.Kafka(t))
+	cfg.TLS.Enabled = true
+	cfg.TLS.InsecureSkipVerify = true
+	cfg.DialTimeout = 2 * time.Second
+	k, err := publisher.NewKafka(context.Background(), cfg, nil)
+	if err == nil {
+		k.Close()
+		t.Fatal("TLS client against a plaintext listener connected")
+	}
+	if !errors.Is(err, publisher.ErrBrokerUnreachable) || !strings.Contains(err.Error(), "TLS is on") {
+		t.Errorf("error %v: want ErrBrokerUnreachable with a TLS hint", err)
+	}
+	t.Log(err)
+}
