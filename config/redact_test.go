@@ -91,9 +91,14 @@ func TestSecretPrinting(t *testing.T) {
 func TestConfigPrintingHidesSecrets(t *testing.T) {
 	c := secretConfig()
 	values := map[string]any{
-		"Config": c, "*Config": &c, "Kafka": c.Kafka, "*Kafka": &c.Kafka, "SASL": c.Kafka.SASL,
-		"SQL": c.SQL, "*SQL": &c.SQL, "Router": c.Router, "*Router": &c.Router,
+		"Config": c, "*Config": &c, "SASL": c.Kafka.SASL, "*SASL": &c.Kafka.SASL,
 		"struct": struct{ C Config }{c}, "slice": []Config{c}, "map": map[string]SQL{"x": c.SQL},
+	}
+	root := reflect.ValueOf(&c).Elem()
+	for i := 0; i < root.NumField(); i++ {
+		name := root.Type().Field(i).Name
+		values[name] = root.Field(i).Interface()
+		values["*"+name] = root.Field(i).Addr().Interface()
 	}
 	for name, v := range values {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q"} {
