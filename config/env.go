@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -90,7 +91,8 @@ func envMap(environ []string) map[string]string {
 }
 
 // UnknownEnv returns the variables in environ that start with EnvPrefix
-// but match no option (nor EnvConfigFile), most likely misspelt names.
+// but match no option (nor EnvConfigFile), most likely misspelt names,
+// sorted.
 // Load ignores them, since other programs may share the prefix; a command
 // can warn about them.
 func UnknownEnv(environ []string) []string {
@@ -104,6 +106,7 @@ func UnknownEnv(environ []string) []string {
 			unknown = append(unknown, name)
 		}
 	}
+	sort.Strings(unknown)
 	return unknown
 }
 
