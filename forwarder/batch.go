@@ -116,8 +116,8 @@ func (f *Forwarder) finish(ctx context.Context, tx *sql.Tx, topic string, out *o
 		return nil
 	}
 	for _, dl := range out.deadLetters() {
-		dl.SQLTopic, dl.Group = topic, f.cfg.ConsumerGroup
-		if err := f.dialect.insertDeadLetter(ctx, tx, dl); err != nil {
+		dl.SQLTopic = topic
+		if err := insertDeadLetter(ctx, tx, f.dialect, dl); err != nil {
 			return err
 		}
 	}

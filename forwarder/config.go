@@ -4,12 +4,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/watermill-outbox/watermill-outbox/publisher"
 )
 
 // Mode chooses how a Forwarder moves rows to Kafka.
@@ -45,7 +46,8 @@ const (
 
 // DefaultPartitionKeyMetadata is the metadata entry whose value becomes the
 // Kafka message key, unless Config.PartitionKeyMetadata names another.
-const DefaultPartitionKeyMetadata = "partition_key"
+// It is the key the project's publishers write, publisher.MetadataPartitionKey.
+const DefaultPartitionKeyMetadata = publisher.MetadataPartitionKey
 
 // ErrInvalidConfig is wrapped by every error of Config.Validate.
 var ErrInvalidConfig = errors.New("forwarder: invalid config")
@@ -64,7 +66,7 @@ type Config struct {
 	// Topic is the base SQL topic of the outbox. Default: "outbox".
 	Topic string
 	// Shards is how many SQL topics the outbox is split into (see
-	// ShardTopics). It must match the publisher's. Default: 1.
+	// publisher.ShardTopics). It must match the publisher's. Default: 1.
 	Shards int
 	// ConsumerGroup names this forwarder's position in the offsets tables;
 	// every instance of one forwarder uses the same group.
@@ -114,8 +116,9 @@ type Config struct {
 	// MetricsInterval is how often the backlog gauges and the health check
 	// are refreshed. Default: 10s.
 	MetricsInterval time.Duration
-	// InitializeSchema creates the outbox, offsets and dead-letter tables
-	// when Run starts, if they are missing. Default: false.
+	// InitializeSchema runs publisher.Migrate for every shard when Run
+	// starts, creating the outbox, offsets and dead-letter tables that are
+	// missing. Default: false.
 	InitializeSchema bool
 
 	// Logger receives state changes; nil means watermill.NopLogger.
@@ -148,9 +151,6 @@ func setDefault[T comparable](field *T, value T) {
 	}
 }
 
-// sqlTopicRule is the set of characters watermill-sql accepts in a topic.
-var sqlTopicRule = regexp.MustCompile(`^[A-Za-z0-9\-$:._]+$`)
-
 // Validate reports every problem of the configuration at once, each wrapped
 // with ErrInvalidConfig. It expects defaults to be filled in (New does so).
 func (c Config) Validate() error {
@@ -174,17 +174,14 @@ func (c Config) Validate() error {
 }
 
 func (c Config) validateTopics(bad func(string, ...any)) {
-	if c.Shards < 1 {
-		bad("shards %d must be at least 1", c.Shards)
+	if c.Shards < 1 || c.Shards > publisher.MaxShards {
+		bad("shards %d must be between 1 and %d", c.Shards, publisher.MaxShards)
 	}
-	if !sqlTopicRule.MatchString(c.Topic) {
-		bad("topic %q must match %s", c.Topic, sqlTopicRule)
-	}
-	if c.Dialect == DialectPostgres && len(NotifyChannel(c.Topic)) > 63 {
-		bad("topic %q: notify channel %q is longer than 63 bytes", c.Topic, NotifyChannel(c.Topic))
+	if err := publisher.ValidateTopic(c.Topic); err != nil {
+		bad("topic: %v", err)
 	}
 	if c.DeadLetterTopic != "" {
-		if err := validKafkaTopic(c.DeadLetterTopic); err != nil {
+		if err := publisher.ValidateKafkaTopic(c.DeadLetterTopic); err != nil {
 			bad("dead letter topic: %v", err)
 		}
 	}

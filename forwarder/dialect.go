@@ -5,14 +5,15 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/watermill-outbox/watermill-outbox/internal/sqldialect"
 )
 
 // DeadLetterTable is the table that receives rows the forwarder can never
-// publish, with the reason. Both dialects use the same columns:
-// id, sql_topic, consumer_group, message_offset, uuid, destination_topic,
-// payload (the raw row payload, i.e. the envelope), metadata, reason,
-// created_at.
-const DeadLetterTable = "watermill_outbox_dead_letters"
+// publish, with the reason: sqldialect.DeadLetterTable, created by
+// publisher.Migrate. It is keyed by (sql_topic, original_offset), so a row
+// dead-lettered twice (after a crash before the commit) is stored once.
+const DeadLetterTable = sqldialect.DeadLetterTable
 
 // position is how far a consumer group has acknowledged a shard: the
 // transaction id (PostgreSQL only, 0 on MySQL) and the offset of the last
@@ -32,8 +33,36 @@ type row struct {
 
 // deadLetter is one row written to DeadLetterTable.
 type deadLetter struct {
-	SQLTopic, Group, UUID, Destination, Reason string
-	Row                                        row
+	SQLTopic, UUID, Destination, Reason string
+	Row                                 row
+}
+
+// insertDeadLetter records a row that cannot be published, with the
+// statement of the project's SQL dialect. Values longer than their columns
+// are cut.
+func insertDeadLetter(ctx context.Context, tx querier, d dialect, dl deadLetter) error {
+	sd, err := sqldialect.Get(d.name())
+	if err != nil {
+		return fmt.Errorf("forwarder: dead letter: %w", err)
+	}
+	var metadata any
+	if len(dl.Row.Metadata) > 0 {
+		metadata = string(dl.Row.Metadata)
+	}
+	_, err = tx.ExecContext(ctx, sd.DeadLetterInsert(), dl.Row.Pos.Offset, dl.SQLTopic,
+		cut(dl.Destination, 255), cut(dl.UUID, 36), dl.Row.Payload, metadata, dl.Reason)
+	if err != nil {
+		return fmt.Errorf("forwarder: insert dead letter of %q at %d: %w", dl.SQLTopic,
+			dl.Row.Pos.Offset, err)
+	}
+	return nil
+}
+
+func cut(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // querier is what both *sql.DB and *sql.Tx offer.
@@ -46,8 +75,6 @@ type querier interface {
 // dialect holds every SQL statement the forwarder runs, one implementation
 // per database, over watermill-sql's default table layout.
 type dialect interface {
-	// schema returns the DDL creating a shard's tables and the dead letters.
-	schema(topic string) []string
 	// txOptions is the isolation level of a batch transaction.
 	txOptions() *sql.TxOptions
 	// ensureGroup inserts the group's zero position if it has none.
@@ -66,8 +93,8 @@ type dialect interface {
 	retain(ctx context.Context, q querier, topic string, age time.Duration, limit int) (int64, error)
 	// status measures a shard's backlog for the group.
 	status(ctx context.Context, q querier, topic, group string) (ShardStatus, error)
-	// insertDeadLetter records a row that cannot be published.
-	insertDeadLetter(ctx context.Context, tx querier, d deadLetter) error
+	// name is the dialect's configuration name.
+	name() string
 }
 
 func newDialect(name string) (dialect, error) {

@@ -23,28 +23,6 @@ func (mysql) tables(topic string) (msgs, offs string) {
 		wsql.DefaultMySQLOffsetsAdapter{}.MessagesOffsetsTable(topic)
 }
 
-func (mysql) schema(topic string) []string {
-	var out []string
-	for _, q := range (wsql.DefaultMySQLSchema{}).SchemaInitializingQueries(topic) {
-		out = append(out, q.Query)
-	}
-	for _, q := range (wsql.DefaultMySQLOffsetsAdapter{}).SchemaInitializingQueries(topic) {
-		out = append(out, q.Query)
-	}
-	return append(out, "CREATE TABLE IF NOT EXISTS "+DeadLetterTable+` (
-		id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
-		sql_topic VARCHAR(255) NOT NULL,
-		consumer_group VARCHAR(255) NOT NULL,
-		message_offset BIGINT NOT NULL,
-		uuid VARCHAR(36) NOT NULL,
-		destination_topic VARCHAR(255) NOT NULL DEFAULT '',
-		payload LONGBLOB,
-		metadata TEXT,
-		reason TEXT NOT NULL,
-		created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
-		INDEX `+DeadLetterTable+`_topic_idx (sql_topic))`)
-}
-
 func (mysql) txOptions() *sql.TxOptions {
 	return &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 }
@@ -144,13 +122,4 @@ func (m mysql) status(ctx context.Context, q querier, topic, group string) (Shar
 	return st, nil
 }
 
-func (mysql) insertDeadLetter(ctx context.Context, tx querier, d deadLetter) error {
-	_, err := tx.ExecContext(ctx, "INSERT INTO "+DeadLetterTable+" (sql_topic, consumer_group,"+
-		" message_offset, uuid, destination_topic, payload, metadata, reason)"+
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?)", d.SQLTopic, d.Group, d.Row.Pos.Offset,
-		d.UUID, d.Destination, d.Row.Payload, string(d.Row.Metadata), d.Reason)
-	if err != nil {
-		return fmt.Errorf("forwarder: insert dead letter of %q: %w", d.SQLTopic, err)
-	}
-	return nil
-}
+func (mysql) name() string { return DialectMySQL }

@@ -23,29 +23,6 @@ func (postgres) tables(topic string) (msgs, offs string) {
 		wsql.DefaultPostgreSQLOffsetsAdapter{}.MessagesOffsetsTable(topic)
 }
 
-func (p postgres) schema(topic string) []string {
-	var out []string
-	for _, q := range (wsql.DefaultPostgreSQLSchema{}).SchemaInitializingQueries(topic) {
-		out = append(out, q.Query)
-	}
-	for _, q := range (wsql.DefaultPostgreSQLOffsetsAdapter{}).SchemaInitializingQueries(topic) {
-		out = append(out, q.Query)
-	}
-	return append(out, `CREATE TABLE IF NOT EXISTS `+DeadLetterTable+` (
-		id BIGSERIAL PRIMARY KEY,
-		sql_topic VARCHAR(255) NOT NULL,
-		consumer_group VARCHAR(255) NOT NULL,
-		message_offset BIGINT NOT NULL,
-		uuid VARCHAR(36) NOT NULL,
-		destination_topic VARCHAR(255) NOT NULL DEFAULT '',
-		payload BYTEA,
-		metadata TEXT,
-		reason TEXT NOT NULL,
-		created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
-		`CREATE INDEX IF NOT EXISTS `+DeadLetterTable+`_topic_idx ON `+
-			DeadLetterTable+` (sql_topic)`)
-}
-
 func (postgres) txOptions() *sql.TxOptions {
 	return &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 }
@@ -176,13 +153,4 @@ func (p postgres) status(ctx context.Context, q querier, topic, group string) (S
 	return st, nil
 }
 
-func (postgres) insertDeadLetter(ctx context.Context, tx querier, d deadLetter) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO `+DeadLetterTable+` (sql_topic, consumer_group,
-		message_offset, uuid, destination_topic, payload, metadata, reason)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, d.SQLTopic, d.Group, d.Row.Pos.Offset,
-		d.UUID, d.Destination, d.Row.Payload, string(d.Row.Metadata), d.Reason)
-	if err != nil {
-		return fmt.Errorf("forwarder: insert dead letter of %q: %w", d.SQLTopic, err)
-	}
-	return nil
-}
+func (postgres) name() string { return DialectPostgres }

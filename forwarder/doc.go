@@ -39,25 +39,27 @@
 //
 // An idle forwarder polls every PollInterval with one cheap query per shard.
 // Publishers in the same process call Wake after their transaction commits.
-// On PostgreSQL the forwarder also LISTENs on the channel returned by
-// NotifyChannel ("watermill_outbox_" followed by the base topic, e.g.
-// "watermill_outbox_outbox"); the outbox publisher calls
+// A Forwarder implements publisher.Notifier, so it can be given to
+// publisher.OutboxConfig.Notifier directly. On PostgreSQL the forwarder also
+// LISTENs on the channel returned by NotifyChannel, which is
+// publisher.NotifyChannel ("watermill_notify_" followed by the base topic,
+// e.g. "watermill_notify_outbox"); the outbox publisher calls
 // pg_notify(channel, shard topic) inside its transaction, so the
-// notification arrives when it commits.
+// notification arrives when it commits and wakes that shard.
 //
 // # Dead letters
 //
 // A row that can never be published (its envelope does not decode, its topic
 // is not a valid Kafka topic name, Kafka refuses it as too large or invalid)
-// is written to the table watermill_outbox_dead_letters with the reason, and
+// is written to the table watermill_outbox_dead_letters (created by
+// publisher.Migrate) with the reason, and
 // optionally to DeadLetterTopic, and the forwarder goes on with the next row.
 package forwarder
 
-// NotifyChannelPrefix starts the name of the PostgreSQL notification channel
-// of an outbox; see NotifyChannel.
-const NotifyChannelPrefix = "watermill_outbox_"
+import "github.com/watermill-outbox/watermill-outbox/publisher"
 
-// NotifyChannel returns the PostgreSQL LISTEN/NOTIFY channel that publishers
-// of the outbox with the given base topic notify after writing rows:
-// "watermill_outbox_" + topic. PostgreSQL limits channel names to 63 bytes.
-func NotifyChannel(topic string) string { return NotifyChannelPrefix + topic }
+// NotifyChannel returns the PostgreSQL LISTEN/NOTIFY channel of the outbox
+// with the given base topic. It is publisher.NotifyChannel, repeated here so
+// the forwarder's contract is in one place: publishers notify it with the
+// shard's SQL topic as payload.
+func NotifyChannel(topic string) string { return publisher.NotifyChannel(topic) }

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 
 	"github.com/ThreeDotsLabs/watermill"
+
+	"github.com/watermill-outbox/watermill-outbox/publisher"
 )
 
 var (
@@ -56,7 +58,7 @@ func New(cfg Config) (*Forwarder, error) {
 		"topic": cfg.Topic, "consumer_group": cfg.ConsumerGroup, "mode": cfg.Mode.String(),
 	})
 	f := &Forwarder{
-		cfg: cfg, dialect: d, topics: ShardTopics(cfg.Topic, cfg.Shards),
+		cfg: cfg, dialect: d, topics: publisher.ShardTopics(cfg.Topic, cfg.Shards),
 		producer: newProducer(cfg), metrics: newMetrics(cfg.Registerer), logger: logger,
 		dbLink:     newLink("the database", logger),
 		kafkaLink:  newLink("kafka", logger),
@@ -136,12 +138,31 @@ func (f *Forwarder) Close() error {
 // it after their transaction commits. It never blocks.
 func (f *Forwarder) Wake() {
 	for _, ch := range f.wake {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
+		wakeOne(ch)
 	}
 }
+
+// Notify wakes the shard with the given SQL topic (all shards for a topic
+// this forwarder does not know). It makes a Forwarder a publisher.Notifier,
+// to be set as publisher.OutboxConfig.Notifier. It never blocks.
+func (f *Forwarder) Notify(sqlTopic string) {
+	for i, t := range f.topics {
+		if t == sqlTopic {
+			wakeOne(f.wake[i])
+			return
+		}
+	}
+	f.Wake()
+}
+
+func wakeOne(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+var _ publisher.Notifier = (*Forwarder)(nil)
 
 // Healthy returns nil while Run is active and the last checks of the
 // database and of Kafka succeeded, otherwise the reason.
@@ -160,12 +181,8 @@ func (f *Forwarder) Healthy() error {
 
 // initSchema creates every shard's tables and the dead-letter table.
 func (f *Forwarder) initSchema(ctx context.Context) error {
-	for _, t := range f.topics {
-		for _, q := range f.dialect.schema(t) {
-			if _, err := f.cfg.DB.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("forwarder: create tables of %q: %w", t, err)
-			}
-		}
+	if err := publisher.Migrate(ctx, f.cfg.DB, f.cfg.Dialect, f.topics...); err != nil {
+		return fmt.Errorf("forwarder: create tables: %w", err)
 	}
 	return nil
 }

@@ -9,56 +9,22 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
+
+	"github.com/watermill-outbox/watermill-outbox/config"
+	"github.com/watermill-outbox/watermill-outbox/publisher"
 )
 
-// ShardTopics lists the SQL topics of an outbox with the given base topic and
-// shard count: the base itself for one shard, otherwise base_0 .. base_{n-1}.
-func ShardTopics(base string, shards int) []string {
-	if shards <= 1 {
-		return []string{base}
-	}
-	out := make([]string, shards)
-	for i := range out {
-		out[i] = fmt.Sprintf("%s_%d", base, i)
-	}
-	return out
-}
-
 // DefaultSaramaConfig is the producer configuration the forwarder uses when
-// Config.Kafka is nil: protocol 3.6.0, every in-sync replica acknowledges,
-// idempotent writes with one request in flight (so retries keep order), and
-// the hash partitioner (the same key always lands on the same partition).
+// Config.Kafka is nil: publisher.SaramaConfig of the project's default Kafka
+// settings (protocol 3.6.0, every in-sync replica acknowledges, idempotent
+// writes with one request in flight so retries keep order, the hash
+// partitioner so one key always lands on one partition).
 func DefaultSaramaConfig() *sarama.Config {
-	c := sarama.NewConfig()
-	c.Version = sarama.V3_6_0_0
-	c.ClientID = "watermill-outbox-forwarder"
-	c.Producer.Return.Successes = true
-	c.Producer.Return.Errors = true
-	c.Producer.RequiredAcks = sarama.WaitForAll
-	c.Producer.Idempotent = true
-	c.Net.MaxOpenRequests = 1
-	c.Producer.Partitioner = sarama.NewHashPartitioner
-	c.Producer.Retry.Max = 5
-	c.Metadata.AllowAutoTopicCreation = true
+	c, err := publisher.SaramaConfig(config.Default().Kafka)
+	if err != nil {
+		panic(fmt.Sprintf("forwarder: default kafka config: %v", err)) // the defaults are valid
+	}
 	return c
-}
-
-// kafkaTopicRule is Kafka's own rule for topic names.
-func validKafkaTopic(topic string) error {
-	switch {
-	case topic == "", topic == ".", topic == "..":
-		return fmt.Errorf("topic %q is not a valid kafka topic name", topic)
-	case len(topic) > 249:
-		return fmt.Errorf("topic %q is longer than 249 characters", topic)
-	}
-	for _, r := range topic {
-		ok := r == '.' || r == '_' || r == '-' ||
-			(r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
-		if !ok {
-			return fmt.Errorf("topic %q has character %q outside [a-zA-Z0-9._-]", topic, r)
-		}
-	}
-	return nil
 }
 
 // envelope is the JSON shape written by Watermill's components/forwarder
@@ -83,7 +49,7 @@ func decodeEnvelope(payload []byte) (envelope, error) {
 	if e.DestinationTopic == "" {
 		return e, fmt.Errorf("%w: envelope has no destination topic", errPermanent)
 	}
-	if err := validKafkaTopic(e.DestinationTopic); err != nil {
+	if err := publisher.ValidateKafkaTopic(e.DestinationTopic); err != nil {
 		return e, fmt.Errorf("%w: %w", errPermanent, err)
 	}
 	if _, ok := e.Metadata[kafka.UUIDHeaderKey]; ok {

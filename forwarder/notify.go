@@ -8,7 +8,8 @@ import (
 )
 
 // listen keeps a dedicated PostgreSQL connection LISTENing on
-// NotifyChannel(Topic) and wakes every shard on each notification. It
+// NotifyChannel(Topic) and wakes the shard named in each notification's
+// payload (every shard when the payload names none of them). It
 // reconnects with backoff, logging the loss once, and wakes the shards after
 // each reconnect so notifications missed meanwhile cost no latency.
 func (f *Forwarder) listen(ctx context.Context) {
@@ -37,9 +38,10 @@ func (f *Forwarder) listenOnce(ctx context.Context, bo *backoff) error {
 	bo.reset()
 	f.Wake()
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return fmt.Errorf("forwarder: wait for notification on %s: %w", channel, err)
 		}
-		f.Wake()
+		f.Notify(n.Payload)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"time"
+
+	"github.com/watermill-outbox/watermill-outbox/publisher"
 )
 
 // ShardStatus describes how far a consumer group is behind on one shard.
@@ -34,7 +36,7 @@ func Status(ctx context.Context, db *sql.DB, dialectName, topic string, shards i
 	if err != nil {
 		return nil, err
 	}
-	return shardStatuses(ctx, db, d, ShardTopics(topic, shards), group)
+	return shardStatuses(ctx, db, d, publisher.ShardTopics(topic, shards), group)
 }
 
 func shardStatuses(ctx context.Context, q querier, d dialect, topics []string,
