@@ -14,8 +14,8 @@
 //	if err := inbox.Migrate(ctx, db, "postgres", "watermill_inbox"); err != nil { ... }
 //	ib, err := inbox.New(inbox.Config{Inbox: cfg.Inbox, DB: db, Dialect: "postgres",
 //		Publisher: kafkaPublisher, Logger: logger})
-//	router.AddNoPublisherHandler("orders", "orders", sub,
-//		ib.Middleware(func(msg *message.Message) error { ... }))
+//	h := router.AddConsumerHandler("orders", "orders", sub, handleOrder)
+//	h.AddMiddleware(ib.Middleware)
 //
 // Inside the handler, TxFromContext(msg.Context()) returns the transaction
 // that will hold the inbox row; write through it, and publish through an
