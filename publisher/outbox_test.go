@@ -1,0 +1,226 @@
+package publisher
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+)
+
+func TestOutboxRollbackLeavesNoRows(t *testing.T) {
+	eachDialect(t, func(t *testing.T, dialect string) {
+		db := migratedDB(t, dialect)
+		o := newTestOutbox(t, OutboxConfig{Dialect: dialect})
+		tx := beginTx(t, db)
+		msg := newMsg("11111111-1111-1111-1111-111111111111", `{"n":1}`, nil)
+		if err := o.Publish(testCtx(t), tx, "orders", msg); err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatalf("rollback: %v", err)
+		}
+		if rows := readOutbox(t, db, dialect, "outbox"); len(rows) != 0 {
+			t.Fatalf("rolled-back tx left %d rows", len(rows))
+		}
+	})
+}
+
+func TestOutboxCommitWritesEnvelopes(t *testing.T) {
+	eachDialect(t, func(t *testing.T, dialect string) {
+		db := migratedDB(t, dialect)
+		o := newTestOutbox(t, OutboxConfig{Dialect: dialect})
+		var sent []*message.Message
+		for i := 0; i < 3; i++ {
+			sent = append(sent, newMsg("00000000-0000-0000-0000-00000000000"+strconv.Itoa(i),
+				`{"n":`+strconv.Itoa(i)+`}`,
+				map[string]string{MetadataPartitionKey: "cust-7", "i": strconv.Itoa(i)}))
+		}
+		tx := beginTx(t, db)
+		if err := o.Publish(testCtx(t), tx, "orders.v1", sent[:2]...); err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+		if err := o.Publish(testCtx(t), tx, "orders.v1", sent[2]); err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+		if len(readOutbox(t, db, dialect, "outbox")) != 0 {
+			t.Fatalf("rows visible before commit")
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatalf("commit: %v", err)
+		}
+		assertEnvelopes(t, readOutbox(t, db, dialect, "outbox"), "orders.v1", sent)
+	})
+}
+
+// assertEnvelopes checks that rows hold exactly msgs, in order, for topic.
+func assertEnvelopes(t *testing.T, rows []envelopeRow, topic string, msgs []*message.Message) {
+	t.Helper()
+	if len(rows) != len(msgs) {
+		t.Fatalf("%d rows, want %d", len(rows), len(msgs))
+	}
+	for i, m := range msgs {
+		e := rows[i].Envelope
+		if e.DestinationTopic != topic || e.UUID != m.UUID || string(e.Payload) != string(m.Payload) {
+			t.Errorf("row %d = {%s %s %s}, want {%s %s %s}", i, e.DestinationTopic, e.UUID,
+				e.Payload, topic, m.UUID, m.Payload)
+		}
+		if !reflect.DeepEqual(e.Metadata, map[string]string(m.Metadata)) {
+			t.Errorf("row %d metadata = %v, want %v", i, e.Metadata, m.Metadata)
+		}
+		if rows[i].RowUUID == m.UUID || rows[i].RowUUID == "" {
+			t.Errorf("row %d: envelope row uuid %q should be its own", i, rows[i].RowUUID)
+		}
+	}
+}
+
+func TestOutboxWithoutTransaction(t *testing.T) {
+	eachDialect(t, func(t *testing.T, dialect string) {
+		db := migratedDB(t, dialect)
+		woken := map[string]int{}
+		o := newTestOutbox(t, OutboxConfig{Dialect: dialect,
+			Notifier: NotifierFunc(func(s string) { woken[s]++ })})
+		msg := newMsg("22222222-2222-2222-2222-222222222222", `{}`, nil)
+		err := o.Publish(testCtx(t), nil, "orders", msg)
+		if !errors.Is(err, ErrNoTransaction) {
+			t.Fatalf("Publish(nil tx) = %v, want ErrNoTransaction", err)
+		}
+		if err := o.Publisher(nil).Publish("orders", msg); !errors.Is(err, ErrNoTransaction) {
+			t.Fatalf("Publisher(nil).Publish = %v, want ErrNoTransaction", err)
+		}
+		if n := len(readOutbox(t, db, dialect, "outbox")); n != 0 || len(woken) != 0 {
+			t.Fatalf("rejected publish left %d rows and %d wake-ups", n, len(woken))
+		}
+		if err := o.PublishNoTx(testCtx(t), db, "orders", msg); err != nil {
+			t.Fatalf("PublishNoTx: %v", err)
+		}
+		assertEnvelopes(t, readOutbox(t, db, dialect, "outbox"), "orders", []*message.Message{msg})
+		if woken["outbox"] != 1 {
+			t.Fatalf("PublishNoTx wake-ups = %v, want outbox once", woken)
+		}
+	})
+}
+
+func TestOutboxRejectsInvalidKafkaTopicBeforeSQL(t *testing.T) {
+	eachDialect(t, func(t *testing.T, dialect string) {
+		db := migratedDB(t, dialect)
+		o := newTestOutbox(t, OutboxConfig{Dialect: dialect})
+		tx := beginTx(t, db)
+		bad := []string{"", "a;DROP TABLE x", "a'b", "with space", string(make([]byte, 250)), ".."}
+		for _, topic := range bad {
+			err := o.Publish(testCtx(t), tx, topic, newMsg("x", "{}", nil))
+			if !errors.Is(err, ErrInvalidTopic) {
+				t.Fatalf("Publish(%q) = %v, want ErrInvalidTopic", topic, err)
+			}
+			mustContain(t, err, strconv.Quote(topic))
+		}
+		// No statement ran: on PostgreSQL a failed one would have aborted tx.
+		ok := newMsg("33333333-3333-3333-3333-333333333333", "{}", nil)
+		if err := o.Publish(testCtx(t), tx, "orders", ok); err != nil {
+			t.Fatalf("tx unusable after rejected topics: %v", err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatalf("commit: %v", err)
+		}
+		assertEnvelopes(t, readOutbox(t, db, dialect, "outbox"), "orders", []*message.Message{ok})
+	})
+}
+
+func TestOutboxPublisherIsBoundToTx(t *testing.T) {
+	eachDialect(t, func(t *testing.T, dialect string) {
+		db := migratedDB(t, dialect)
+		o := newTestOutbox(t, OutboxConfig{Dialect: dialect})
+		tx := beginTx(t, db)
+		var pub message.Publisher = o.Publisher(tx)
+		msg := newMsg("44444444-4444-4444-4444-444444444444", `{"a":1}`, map[string]string{"k": "v"})
+		if err := pub.Publish("orders", msg); err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+		if err := pub.Close(); err != nil {
+			t.Fatalf("close: %v", err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatalf("commit after Close: %v", err)
+		}
+		assertEnvelopes(t, readOutbox(t, db, dialect, "outbox"), "orders", []*message.Message{msg})
+	})
+}
+
+func TestOutboxCancelledContextWritesNothing(t *testing.T) {
+	eachDialect(t, func(t *testing.T, dialect string) {
+		db := migratedDB(t, dialect)
+		o := newTestOutbox(t, OutboxConfig{Dialect: dialect})
+		tx := beginTx(t, db)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		err := o.Publish(ctx, tx, "orders", newMsg("x", "{}", nil))
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Publish with cancelled ctx = %v, want context.Canceled", err)
+		}
+	})
+}
+
+func TestOutboxShardsKeepKeysTogether(t *testing.T) {
+	eachDialect(t, func(t *testing.T, dialect string) {
+		const shards = 4
+		db := migratedDB(t, dialect, ShardTopics("outbox", shards)...)
+		o := newTestOutbox(t, OutboxConfig{Dialect: dialect, Shards: shards})
+		want := map[string][]*message.Message{}
+		tx := beginTx(t, db)
+		for i := 0; i < 40; i++ {
+			key := "key-" + strconv.Itoa(i%8)
+			m := newMsg("55555555-0000-0000-0000-0000000000"+strconv.Itoa(10+i), `{}`,
+				map[string]string{MetadataPartitionKey: key})
+			shard := ShardTopic("outbox", shards, key)
+			want[shard] = append(want[shard], m)
+			if err := o.Publish(testCtx(t), tx, "orders", m); err != nil {
+				t.Fatalf("publish: %v", err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatalf("commit: %v", err)
+		}
+		if len(want) < 2 {
+			t.Fatalf("8 keys landed in %d shard(s); the test needs several", len(want))
+		}
+		for _, s := range ShardTopics("outbox", shards) {
+			assertEnvelopes(t, readOutbox(t, db, dialect, s), "orders", want[s])
+		}
+	})
+}
+
+func TestOutboxNotifyWakesEveryShard(t *testing.T) {
+	var mu sync.Mutex
+	woken := map[string]int{}
+	o := newTestOutbox(t, OutboxConfig{Shards: 3, Notifier: NotifierFunc(func(s string) {
+		mu.Lock()
+		defer mu.Unlock()
+		woken[s]++
+	})})
+	o.Notify()
+	want := map[string]int{"outbox_0": 1, "outbox_1": 1, "outbox_2": 1}
+	if !reflect.DeepEqual(woken, want) {
+		t.Fatalf("woken = %v, want %v", woken, want)
+	}
+	newTestOutbox(t, OutboxConfig{}).Notify() // no Notifier: nothing to do, no panic
+}
+
+func TestNewOutboxListsEveryProblem(t *testing.T) {
+	_, err := NewOutbox(OutboxConfig{Dialect: "oracle", ForwarderTopic: "a b", Shards: 101}, nil)
+	mustContain(t, err, `"oracle"`, `"a b"`, "101")
+	if !errors.Is(err, ErrInvalidTopic) {
+		t.Fatalf("error %v does not wrap ErrInvalidTopic", err)
+	}
+	o, err := NewOutbox(OutboxConfig{}, nil)
+	if err != nil {
+		t.Fatalf("zero config: %v", err)
+	}
+	c := o.Config()
+	if c.Dialect != "postgres" || c.ForwarderTopic != "outbox" || c.Shards != 1 ||
+		c.PartitionKeyMetadata != MetadataPartitionKey {
+		t.Fatalf("defaults = %+v", c)
+	}
+}
