@@ -68,7 +68,7 @@ func drainRate(b *testing.B, impl, dialect string, brokers []string, n int) floa
 	fillOutbox(b, db.DB, dialect, topic, n)
 	b.ResetTimer()
 	start := time.Now()
-	fwd, err := startForwarder(impl, db, brokers)
+	fwd, err := startForwarder(forwarderSpec{Impl: impl, Brokers: brokers}, db)
 	if err != nil {
 		b.Fatalf("start %s forwarder: %v", impl, err)
 	}

@@ -25,6 +25,8 @@ type forwarderSpec struct {
 	Dialect string   `json:"dialect"`
 	DSN     string   `json:"dsn"`
 	Brokers []string `json:"brokers"`
+	// BatchSize is ours' rows per batch; 0 keeps the default.
+	BatchSize int `json:"batch_size"`
 }
 
 // The forwarders under test.
@@ -33,15 +35,23 @@ const (
 	implBatch     = "batch"     // ours, forwarder.ModeBatch
 )
 
-// startForwarder starts the named forwarder in this process.
-func startForwarder(impl string, db *testenv.DB, brokers []string) (runningForwarder, error) {
-	switch impl {
+// startForwarder starts the forwarder spec names in this process, on db.
+func startForwarder(spec forwarderSpec, db *testenv.DB) (runningForwarder, error) {
+	switch spec.Impl {
 	case implComponent:
-		return startComponent(db.DB, db.Dialect, brokers)
+		return startComponent(db.DB, db.Dialect, spec.Brokers)
 	case implBatch:
-		return startOurs(db, brokers)
+		return startOurs(db, spec)
 	}
-	return nil, fmt.Errorf("unknown forwarder %q", impl)
+	return nil, fmt.Errorf("unknown forwarder %q", spec.Impl)
+}
+
+// consumerGroup is the offsets-table consumer group impl acknowledges in.
+func consumerGroup(impl string) string {
+	if impl == implComponent {
+		return "" // watermill-sql's default
+	}
+	return ourGroup
 }
 
 func runForwarderProcess(raw string) int {
@@ -58,7 +68,7 @@ func runForwarderProcess(raw string) int {
 	}
 	defer db.Close()
 	tdb := &testenv.DB{Dialect: spec.Dialect, DSN: spec.DSN, DB: db}
-	fwd, err := startForwarder(spec.Impl, tdb, spec.Brokers)
+	fwd, err := startForwarder(spec, tdb)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "integration: start forwarder: %v\n", err)
 		return 1
