@@ -69,4 +69,3 @@ func testForwardsCommitted(t *testing.T, dialect string) {
 		t.Errorf("healthy: %v", err)
 	}
 }
-
