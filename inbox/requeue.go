@@ -3,6 +3,7 @@ package inbox
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -129,5 +130,6 @@ func (r *requeuer) result() RequeueResult {
 			res.Missing = append(res.Missing, id)
 		}
 	}
+	slices.Sort(res.Missing)
 	return res
 }
