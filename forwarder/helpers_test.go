@@ -11,6 +11,8 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/ThreeDotsLabs/watermill"
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
+	wforwarder "github.com/ThreeDotsLabs/watermill/components/forwarder"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -257,3 +259,40 @@ func eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 }
 
 var errTest = errors.New("test")
+
+// sqlPublisher is watermill-sql's own publisher on tx, with the default
+// schema adapter of the env's dialect: rows exactly as the stock path
+// writes them.
+func (e *env) sqlPublisher(tx *sql.Tx) message.Publisher {
+	var schema wsql.SchemaAdapter = wsql.DefaultMySQLSchema{}
+	if e.db.Dialect == forwarder.DialectPostgres {
+		schema = wsql.DefaultPostgreSQLSchema{}
+	}
+	pub, err := wsql.NewPublisher(tx, wsql.PublisherConfig{SchemaAdapter: schema}, nil)
+	if err != nil {
+		e.t.Fatalf("sql publisher: %v", err)
+	}
+	return pub
+}
+
+// stockPublish writes msgs for kafkaTopic the way Watermill's stock
+// forwarder publisher does, in one committed tx, into the first shard.
+func (e *env) stockPublish(kafkaTopic string, msgs ...*message.Message) {
+	e.t.Helper()
+	sqlTopic := publisher.ShardTopics(e.topic, e.shards)[0]
+	inTx(e.t, e.db.DB, func(tx *sql.Tx) error {
+		pub := wforwarder.NewPublisher(e.sqlPublisher(tx),
+			wforwarder.PublisherConfig{ForwarderTopic: sqlTopic})
+		return pub.Publish(kafkaTopic, msgs...)
+	})
+}
+
+// rawPublish writes a row whose payload is not an envelope.
+func (e *env) rawPublish(payload string) {
+	e.t.Helper()
+	sqlTopic := publisher.ShardTopics(e.topic, e.shards)[0]
+	inTx(e.t, e.db.DB, func(tx *sql.Tx) error {
+		return e.sqlPublisher(tx).Publish(sqlTopic, message.NewMessage(watermill.NewUUID(),
+			[]byte(payload)))
+	})
+}
