@@ -3,6 +3,7 @@ package publisher
 import (
 	"context"
 
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 )
 
@@ -27,4 +28,11 @@ func WithCorrelationID(ctx context.Context, id string) context.Context {
 func CorrelationID(ctx context.Context) string {
 	id, _ := ctx.Value(correlationKey{}).(string)
 	return id
+}
+
+// MessageContext returns msg's context carrying msg's correlation id, so
+// that a handler which publishes while handling msg continues its chain:
+// events.Publish(publisher.MessageContext(msg), topic, event).
+func MessageContext(msg *message.Message) context.Context {
+	return WithCorrelationID(msg.Context(), middleware.MessageCorrelationID(msg))
 }

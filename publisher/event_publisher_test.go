@@ -260,3 +260,14 @@ func TestEventPublisherOverKafka(t *testing.T) {
 		}
 	}
 }
+
+func TestMessageContextContinuesTheChain(t *testing.T) {
+	in := message.NewMessage(uuid.NewString(), nil)
+	in.Metadata.Set(publisher.MetadataCorrelationID, "chain-1")
+	in.SetContext(context.WithValue(context.Background(), ctxKey{}, "v"))
+	ctx := publisher.MessageContext(in)
+	if publisher.CorrelationID(ctx) != "chain-1" || ctx.Value(ctxKey{}) != "v" {
+		t.Errorf("MessageContext: correlation %q, value %v; want chain-1 and the message's ctx",
+			publisher.CorrelationID(ctx), ctx.Value(ctxKey{}))
+	}
+}
