@@ -74,7 +74,9 @@ func (o *Outbox) Config() OutboxConfig { return o.cfg }
 // statement has already aborted the transaction.
 //
 // ctx bounds the statements; it does not end the transaction.
-func (o *Outbox) Publish(ctx context.Context, tx *sql.Tx, topic string, msgs ...*message.Message) error {
+func (o *Outbox) Publish(
+	ctx context.Context, tx *sql.Tx, topic string, msgs ...*message.Message,
+) error {
 	if tx == nil {
 		return fmt.Errorf("publisher: outbox: publish to %q: %w", topic, ErrNoTransaction)
 	}
@@ -87,7 +89,9 @@ func (o *Outbox) Publish(ctx context.Context, tx *sql.Tx, topic string, msgs ...
 // not tied to any business change, so a crash between the caller's own
 // commit and this call loses them, and a rollback of the caller's work
 // does not take them back. Use it only for messages that stand alone.
-func (o *Outbox) PublishNoTx(ctx context.Context, db *sql.DB, topic string, msgs ...*message.Message) error {
+func (o *Outbox) PublishNoTx(
+	ctx context.Context, db *sql.DB, topic string, msgs ...*message.Message,
+) error {
 	if db == nil {
 		return fmt.Errorf("publisher: outbox: publish to %q: nil database", topic)
 	}

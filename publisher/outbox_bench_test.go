@@ -30,7 +30,8 @@ func BenchmarkOutboxWrite(b *testing.B) {
 
 func benchOutboxWrite(b *testing.B, dialect string) {
 	db := migratedDB(b, dialect)
-	if _, err := db.Exec(`CREATE TABLE orders (id VARCHAR(36) PRIMARY KEY, amount BIGINT)`); err != nil {
+	ddl := `CREATE TABLE orders (id VARCHAR(36) PRIMARY KEY, amount BIGINT)`
+	if _, err := db.Exec(ddl); err != nil {
 		b.Fatalf("create business table: %v", err)
 	}
 	withNotify := newTestOutbox(b, OutboxConfig{Dialect: dialect})

@@ -53,7 +53,8 @@ func TestOutboxInteropWithStockForwarder(t *testing.T) {
 // stockPublisher is how a plain Watermill user writes to an outbox.
 func stockPublisher(t *testing.T, dialect string, tx *sql.Tx) message.Publisher {
 	d, _ := sqldialect.Get(dialect)
-	sqlPub, err := wsql.NewPublisher(tx, wsql.PublisherConfig{SchemaAdapter: d.SchemaAdapter()}, nil)
+	cfg := wsql.PublisherConfig{SchemaAdapter: d.SchemaAdapter()}
+	sqlPub, err := wsql.NewPublisher(tx, cfg, nil)
 	if err != nil {
 		t.Fatalf("stock sql publisher: %v", err)
 	}
@@ -63,7 +64,9 @@ func stockPublisher(t *testing.T, dialect string, tx *sql.Tx) message.Publisher 
 // drainWithStockForwarder runs Watermill's forwarder component over the
 // "outbox" SQL topic into an in-memory pub/sub and returns the first n
 // messages that reach topic.
-func drainWithStockForwarder(t *testing.T, db *sql.DB, dialect, topic string, n int) []*message.Message {
+func drainWithStockForwarder(
+	t *testing.T, db *sql.DB, dialect, topic string, n int,
+) []*message.Message {
 	t.Helper()
 	d, _ := sqldialect.Get(dialect)
 	sub, err := wsql.NewSubscriber(db, wsql.SubscriberConfig{

@@ -16,7 +16,8 @@ import (
 // announces its shard.
 func TestOutboxPostgresNotifyOnlyOnCommit(t *testing.T) {
 	tdb := testenv.Postgres(t)
-	if err := Migrate(testCtx(t), tdb.DB, "postgres", ShardTopics("orders_outbox", 2)...); err != nil {
+	topics := ShardTopics("orders_outbox", 2)
+	if err := Migrate(testCtx(t), tdb.DB, "postgres", topics...); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
 	listener, err := pgx.Connect(testCtx(t), tdb.DSN)
@@ -25,7 +26,8 @@ func TestOutboxPostgresNotifyOnlyOnCommit(t *testing.T) {
 	}
 	defer listener.Close(context.Background())
 	channel := NotifyChannel("orders_outbox")
-	if _, err := listener.Exec(testCtx(t), "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+	listen := "LISTEN " + pgx.Identifier{channel}.Sanitize()
+	if _, err := listener.Exec(testCtx(t), listen); err != nil {
 		t.Fatalf("listen: %v", err)
 	}
 	o := newTestOutbox(t, OutboxConfig{ForwarderTopic: "orders_outbox", Shards: 2})

@@ -64,7 +64,8 @@ func assertEnvelopes(t *testing.T, rows []envelopeRow, topic string, msgs []*mes
 	}
 	for i, m := range msgs {
 		e := rows[i].Envelope
-		if e.DestinationTopic != topic || e.UUID != m.UUID || string(e.Payload) != string(m.Payload) {
+		if e.DestinationTopic != topic || e.UUID != m.UUID ||
+			string(e.Payload) != string(m.Payload) {
 			t.Errorf("row %d = {%s %s %s}, want {%s %s %s}", i, e.DestinationTopic, e.UUID,
 				e.Payload, topic, m.UUID, m.Payload)
 		}
@@ -135,7 +136,8 @@ func TestOutboxPublisherIsBoundToTx(t *testing.T) {
 		o := newTestOutbox(t, OutboxConfig{Dialect: dialect})
 		tx := beginTx(t, db)
 		var pub message.Publisher = o.Publisher(tx)
-		msg := newMsg("44444444-4444-4444-4444-444444444444", `{"a":1}`, map[string]string{"k": "v"})
+		msg := newMsg("44444444-4444-4444-4444-444444444444", `{"a":1}`,
+			map[string]string{"k": "v"})
 		if err := pub.Publish("orders", msg); err != nil {
 			t.Fatalf("publish: %v", err)
 		}

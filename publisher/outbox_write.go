@@ -87,7 +87,9 @@ func (o *Outbox) shardKey(m *message.Message) string {
 
 // insert writes one batch through watermill-sql's publisher, wrapped in
 // Watermill's forwarder envelope, on exec under ctx.
-func (o *Outbox) insert(ctx context.Context, exec wsql.ContextExecutor, topic string, b shardBatch) error {
+func (o *Outbox) insert(
+	ctx context.Context, exec wsql.ContextExecutor, topic string, b shardBatch,
+) error {
 	sqlPub, err := wsql.NewPublisher(
 		ctxExecutor{ContextExecutor: exec, ctx: ctx},
 		wsql.PublisherConfig{SchemaAdapter: o.dialect.SchemaAdapter()},
@@ -111,7 +113,9 @@ func (o *Outbox) insert(ctx context.Context, exec wsql.ContextExecutor, topic st
 
 // queueNotify issues one pg_notify per shard inside the transaction, which
 // PostgreSQL delivers only if the transaction commits.
-func (o *Outbox) queueNotify(ctx context.Context, exec wsql.ContextExecutor, shards []string) error {
+func (o *Outbox) queueNotify(
+	ctx context.Context, exec wsql.ContextExecutor, shards []string,
+) error {
 	q := o.dialect.NotifyQuery()
 	if q == "" || o.cfg.DisablePostgresNotify {
 		return nil

@@ -66,7 +66,8 @@ func TestMigrateCommandWithFlags(t *testing.T) {
 func TestMigrateCommandFromConfigFile(t *testing.T) {
 	tdb := testenv.Postgres(t)
 	path := filepath.Join(t.TempDir(), "outbox.yaml")
-	yaml := "sql:\n  dialect: postgres\n  dsn: \"" + tdb.DSN + "\"\noutbox:\n  topic: cfg_outbox\n  shards: 3\n"
+	yaml := "sql:\n  dialect: postgres\n  dsn: \"" + tdb.DSN + "\"\n" +
+		"outbox:\n  topic: cfg_outbox\n  shards: 3\n"
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatalf("write config: %v", err)
 	}

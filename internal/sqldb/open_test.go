@@ -50,7 +50,8 @@ func TestOpenMySQLForcesParseTime(t *testing.T) {
 		t.Fatalf("parse test dsn: %v", err)
 	}
 	mc.ParseTime = false
-	db, err := Open(testCtx(t), config.SQL{Dialect: sqldialect.MySQL, DSN: config.Secret(mc.FormatDSN())})
+	cfg := config.SQL{Dialect: sqldialect.MySQL, DSN: config.Secret(mc.FormatDSN())}
+	db, err := Open(testCtx(t), cfg)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -63,8 +64,9 @@ func TestOpenMySQLForcesParseTime(t *testing.T) {
 
 func TestOpenErrorsHideThePassword(t *testing.T) {
 	dsns := map[string]string{
-		sqldialect.Postgres: "postgres://app:s3cretpw@127.0.0.1:1/db?sslmode=disable&connect_timeout=2",
-		sqldialect.MySQL:    "app:s3cretpw@tcp(127.0.0.1:1)/db?timeout=2s",
+		sqldialect.Postgres: "postgres://app:s3cretpw@127.0.0.1:1/db" +
+			"?sslmode=disable&connect_timeout=2",
+		sqldialect.MySQL: "app:s3cretpw@tcp(127.0.0.1:1)/db?timeout=2s",
 	}
 	for dialect, dsn := range dsns {
 		_, err := Open(testCtx(t), config.SQL{Dialect: dialect, DSN: config.Secret(dsn)})
@@ -74,7 +76,8 @@ func TestOpenErrorsHideThePassword(t *testing.T) {
 		msg := err.Error()
 		if strings.Contains(msg, "s3cretpw") || !strings.Contains(msg, dialect) ||
 			!strings.Contains(msg, "127.0.0.1:1") {
-			t.Fatalf("%s: error %q must name dialect and address but not the password", dialect, msg)
+			t.Fatalf("%s: error %q must name dialect and address but not the password",
+				dialect, msg)
 		}
 	}
 }

@@ -63,7 +63,8 @@ func TestMigrationLockIsExclusive(t *testing.T) {
 			}
 			wg.Wait()
 			if overlaps.Load() != 0 || seenHeld.Load() != 4 {
-				t.Fatalf("overlaps %d, lock seen held %d of 4 times", overlaps.Load(), seenHeld.Load())
+				t.Fatalf("overlaps %d, lock seen held %d of 4 times",
+					overlaps.Load(), seenHeld.Load())
 			}
 			if lockHeld(t, db, dialect) {
 				t.Fatalf("lock still held after every holder returned")
@@ -95,7 +96,8 @@ func TestMigrationLockReleasedAfterError(t *testing.T) {
 			db := testenv.Open(t, dialect).DB
 			d, _ := Get(dialect)
 			boom := errors.New("boom")
-			err := d.WithMigrationLock(testCtx(t), db, func(context.Context, Execer) error { return boom })
+			fail := func(context.Context, Execer) error { return boom }
+			err := d.WithMigrationLock(testCtx(t), db, fail)
 			if !errors.Is(err, boom) {
 				t.Fatalf("WithMigrationLock = %v, want the callback's error", err)
 			}
@@ -104,7 +106,8 @@ func TestMigrationLockReleasedAfterError(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			if err := d.WithMigrationLock(ctx, db, func(context.Context, Execer) error { return nil }); err != nil {
+			succeed := func(context.Context, Execer) error { return nil }
+			if err := d.WithMigrationLock(ctx, db, succeed); err != nil {
 				t.Fatalf("lock after a failed holder: %v", err)
 			}
 		})
