@@ -34,12 +34,13 @@ type Forwarder struct {
 
 	dbLink, kafkaLink, listenLink *link
 
-	wake    []chan struct{}
-	started atomic.Bool
-	running atomic.Bool
-	closing chan struct{}
-	done    chan struct{}
-	once    sync.Once
+	wake     []chan struct{}
+	lastSend atomic.Int64 // unix nanoseconds of the last Kafka send
+	started  atomic.Bool
+	running  atomic.Bool
+	closing  chan struct{}
+	done     chan struct{}
+	once     sync.Once
 }
 
 // New checks the configuration, fills in defaults and builds a Forwarder.

@@ -3,6 +3,7 @@ package forwarder
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 )
@@ -59,18 +60,26 @@ func (f *Forwarder) reportBlocked(st ShardStatus, streak map[string]int) {
 }
 
 // watchKafka checks that Kafka answers every MetricsInterval, so health
-// reflects an outage even while the outbox is idle.
+// reflects an outage even while the outbox is idle. While batches are being
+// sent their outcome is the health signal, and the check is skipped: a
+// metadata answer says nothing about a produce request that just failed.
 func (f *Forwarder) watchKafka(ctx context.Context) {
 	for {
-		if err := f.producer.check(); err != nil {
-			f.kafkaLink.fail(err, nil)
-		} else {
-			f.kafkaLink.ok(nil)
+		if time.Since(time.Unix(0, f.lastSend.Load())) >= f.cfg.MetricsInterval {
+			f.checkKafka()
 		}
 		if !sleep(ctx.Done(), f.cfg.MetricsInterval) {
 			return
 		}
 	}
+}
+
+func (f *Forwarder) checkKafka() {
+	if err := f.producer.check(); err != nil {
+		f.kafkaLink.fail(err, nil)
+		return
+	}
+	f.kafkaLink.ok(nil)
 }
 
 // retainLoop deletes old acknowledged rows every RetentionInterval.

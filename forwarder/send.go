@@ -2,6 +2,7 @@ package forwarder
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/ThreeDotsLabs/watermill"
@@ -71,6 +72,7 @@ func (f *Forwarder) publish(topic string, msgs []*sarama.ProducerMessage, out *o
 		return
 	}
 	var errs map[int]error
+	defer f.lastSend.Store(time.Now().UnixNano())
 	prod, err := f.producer.get()
 	if err != nil {
 		errs = sendErrors(err, msgs)
