@@ -249,11 +249,12 @@ func assertRecords(t *testing.T, addr, topic string, n int) {
 
 // restartKeepsRecords produces 100 records, stops the broker with sig,
 // starts it again on the same port and directory and checks the records.
-// With explicit the topic is created by --topic, else on first use.
-func restartKeepsRecords(t *testing.T, sig syscall.Signal, explicit bool) {
+// With explicit the topic is created by --topic, else on first use; extra
+// flags are passed to both runs.
+func restartKeepsRecords(t *testing.T, sig syscall.Signal, explicit bool, extra ...string) {
 	const topic, n = "orders", 100
 	port, dir := strconv.Itoa(freePort(t)), t.TempDir()
-	args := []string{"--port", port, "--data-dir", dir, "--partitions", "3"}
+	args := append([]string{"--port", port, "--data-dir", dir, "--partitions", "3"}, extra...)
 	if explicit {
 		args = append(args, "--topic", topic)
 	}
@@ -283,6 +284,12 @@ func TestBrokerRestartAfterSIGTERMKeepsAutoCreatedTopic(t *testing.T) {
 
 func TestBrokerRestartAfterSIGKILLKeepsRecords(t *testing.T) {
 	restartKeepsRecords(t, syscall.SIGKILL, true)
+}
+
+// Without fsync the records are still in the page cache when the process
+// is killed, so a restart finds them.
+func TestBrokerRestartAfterSIGKILLWithoutFsyncKeepsRecords(t *testing.T) {
+	restartKeepsRecords(t, syscall.SIGKILL, true, "--fsync=false")
 }
 
 // TestBrokerSIGKILLLosesAutoCreatedTopic pins the limit the help text
