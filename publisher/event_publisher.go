@@ -107,7 +107,9 @@ func NewEventPublisher(
 // in ctx (see WithCorrelationID) the message starts a new chain and its
 // correlation id is its own UUID. A ctx that is already done publishes
 // nothing and returns its error.
-func (p *EventPublisher) Publish(ctx context.Context, topic string, event any, opts ...PublishOption) error {
+func (p *EventPublisher) Publish(
+	ctx context.Context, topic string, event any, opts ...PublishOption,
+) error {
 	msg, err := p.NewMessage(ctx, event, opts...)
 	if err != nil {
 		return fmt.Errorf("publisher: topic %q: %w", topic, err)
@@ -128,7 +130,9 @@ func (p *EventPublisher) Publish(ctx context.Context, topic string, event any, o
 
 // NewMessage builds the message Publish would send, without sending it: for
 // callers that hand messages to a message.Publisher themselves.
-func (p *EventPublisher) NewMessage(ctx context.Context, event any, opts ...PublishOption) (*message.Message, error) {
+func (p *EventPublisher) NewMessage(
+	ctx context.Context, event any, opts ...PublishOption,
+) (*message.Message, error) {
 	if event == nil {
 		return nil, errors.New("event is nil")
 	}

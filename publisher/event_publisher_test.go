@@ -52,7 +52,9 @@ func (r *recorder) Publish(topic string, msgs ...*message.Message) error {
 
 func (r *recorder) Close() error { return nil }
 
-func newRecorded(t *testing.T, cfg publisher.EventPublisherConfig) (*publisher.EventPublisher, *recorder) {
+func newRecorded(
+	t *testing.T, cfg publisher.EventPublisherConfig,
+) (*publisher.EventPublisher, *recorder) {
 	t.Helper()
 	rec := &recorder{}
 	p, err := publisher.NewEventPublisher(rec, cfg, nil)
@@ -136,7 +138,8 @@ func TestEventPublisherCorrelationID(t *testing.T) {
 	}
 	fresh := rec.msgs[1]
 	if got := fresh.Metadata.Get(publisher.MetadataCorrelationID); got != fresh.UUID {
-		t.Errorf("without ctx id: correlation id %q, want the message's own UUID %q", got, fresh.UUID)
+		t.Errorf("without ctx id: correlation id %q, want the message's own UUID %q",
+			got, fresh.UUID)
 	}
 	if publisher.CorrelationID(publisher.WithCorrelationID(ctx, "")) != "corr-9" {
 		t.Error("WithCorrelationID with an empty id replaced the existing one")
@@ -224,7 +227,8 @@ func TestEventPublisherErrors(t *testing.T) {
 	if len(rec.msgs) != 0 {
 		t.Errorf("%d messages reached the publisher, want none", len(rec.msgs))
 	}
-	if _, err := publisher.NewEventPublisher(nil, publisher.EventPublisherConfig{}, nil); err == nil {
+	_, err = publisher.NewEventPublisher(nil, publisher.EventPublisherConfig{}, nil)
+	if err == nil {
 		t.Error("NewEventPublisher accepted a nil publisher")
 	}
 }

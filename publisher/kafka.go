@@ -42,7 +42,9 @@ var _ message.Publisher = (*Kafka)(nil)
 // publisher or an error. The error wraps ErrBrokerUnreachable when no broker
 // could be reached, ErrAuthenticationFailed when SASL did not succeed, and
 // ErrInvalidKafkaConfig when cfg cannot be used. A nil logger logs nothing.
-func NewKafka(ctx context.Context, cfg config.Kafka, logger watermill.LoggerAdapter) (*Kafka, error) {
+func NewKafka(
+	ctx context.Context, cfg config.Kafka, logger watermill.LoggerAdapter,
+) (*Kafka, error) {
 	if logger == nil {
 		logger = watermill.NopLogger{}
 	}

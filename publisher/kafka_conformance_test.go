@@ -35,7 +35,9 @@ func TestKafkaConformance(t *testing.T) {
 		})
 }
 
-func conformancePubSub(t *testing.T, cfg config.Kafka, group string) (message.Publisher, message.Subscriber) {
+func conformancePubSub(
+	t *testing.T, cfg config.Kafka, group string,
+) (message.Publisher, message.Subscriber) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

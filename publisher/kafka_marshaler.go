@@ -25,7 +25,9 @@ type KafkaMarshaler struct {
 var _ kafka.MarshalerUnmarshaler = KafkaMarshaler{}
 
 // Marshal converts msg into a record for topic.
-func (m KafkaMarshaler) Marshal(topic string, msg *message.Message) (*sarama.ProducerMessage, error) {
+func (m KafkaMarshaler) Marshal(
+	topic string, msg *message.Message,
+) (*sarama.ProducerMessage, error) {
 	rec, err := m.DefaultMarshaler.Marshal(topic, msg)
 	if err != nil {
 		return nil, err

@@ -42,7 +42,8 @@ func TestKafkaRoundTripKeepsUUIDMetadataAndPayload(t *testing.T) {
 		t.Fatalf("unmarshal: %v", err)
 	}
 	if back.UUID != id || string(back.Payload) != `{"order":"o-1"}` {
-		t.Errorf("got uuid %q payload %q, want %q and the sent payload", back.UUID, back.Payload, id)
+		t.Errorf("got uuid %q payload %q, want %q and the sent payload",
+			back.UUID, back.Payload, id)
 	}
 	for k, v := range msg.Metadata {
 		if back.Metadata.Get(k) != v {
@@ -267,7 +268,8 @@ func TestNewKafkaTLSAgainstPlaintextBroker(t *testing.T) {
 		k.Close()
 		t.Fatal("TLS client against a plaintext listener connected")
 	}
-	if !errors.Is(err, publisher.ErrBrokerUnreachable) || !strings.Contains(err.Error(), "TLS is on") {
+	if !errors.Is(err, publisher.ErrBrokerUnreachable) ||
+		!strings.Contains(err.Error(), "TLS is on") {
 		t.Errorf("error %v: want ErrBrokerUnreachable with a TLS hint", err)
 	}
 	t.Log(err)

@@ -80,14 +80,10 @@ func TestSaramaConfigSettings(t *testing.T) {
 		{"not idempotent", notIdempotent("all"), func(s *sarama.Config) bool {
 			return !s.Producer.Idempotent && s.Net.MaxOpenRequests == 5
 		}},
-		{"gzip", func(k *config.Kafka) { k.Compression = "gzip" },
-			func(s *sarama.Config) bool { return s.Producer.Compression == sarama.CompressionGZIP }},
-		{"snappy", func(k *config.Kafka) { k.Compression = "snappy" },
-			func(s *sarama.Config) bool { return s.Producer.Compression == sarama.CompressionSnappy }},
-		{"lz4", func(k *config.Kafka) { k.Compression = "lz4" },
-			func(s *sarama.Config) bool { return s.Producer.Compression == sarama.CompressionLZ4 }},
-		{"zstd", func(k *config.Kafka) { k.Compression = "zstd" },
-			func(s *sarama.Config) bool { return s.Producer.Compression == sarama.CompressionZSTD }},
+		{"gzip", compression("gzip"), codecIs(sarama.CompressionGZIP)},
+		{"snappy", compression("snappy"), codecIs(sarama.CompressionSnappy)},
+		{"lz4", compression("lz4"), codecIs(sarama.CompressionLZ4)},
+		{"zstd", compression("zstd"), codecIs(sarama.CompressionZSTD)},
 		{"max message bytes", func(k *config.Kafka) { k.MaxMessageBytes = 2048 },
 			func(s *sarama.Config) bool { return s.Producer.MaxMessageBytes == 2048 }},
 		{"retries", func(k *config.Kafka) { k.RetryMax, k.RetryBackoff = 9, time.Second },
@@ -124,6 +120,14 @@ func TestSaramaConfigSettings(t *testing.T) {
 
 func notIdempotent(acks string) func(*config.Kafka) {
 	return func(k *config.Kafka) { k.Idempotent, k.RequiredAcks = false, acks }
+}
+
+func compression(codec string) func(*config.Kafka) {
+	return func(k *config.Kafka) { k.Compression = codec }
+}
+
+func codecIs(c sarama.CompressionCodec) func(*sarama.Config) bool {
+	return func(s *sarama.Config) bool { return s.Producer.Compression == c }
 }
 
 func sasl(mech string) func(*config.Kafka) {
@@ -167,7 +171,8 @@ func TestSaramaConfigRejects(t *testing.T) {
 		want []string
 	}{
 		{"version", func(k *config.Kafka) { k.Version = "three" }, []string{`version "three"`}},
-		{"acks", func(k *config.Kafka) { k.RequiredAcks = "most" }, []string{`required_acks "most"`}},
+		{"acks", func(k *config.Kafka) { k.RequiredAcks = "most" },
+			[]string{`required_acks "most"`}},
 		{"compression", func(k *config.Kafka) { k.Compression = "brotli" },
 			[]string{`compression "brotli"`}},
 		{"idempotent without acks all", func(k *config.Kafka) { k.RequiredAcks = "leader" },

@@ -141,7 +141,9 @@ func consumeAndCheck(ctx context.Context, cfg config.Kafka, sent map[string][]st
 	return compare(sent, got)
 }
 
-func receive(ctx context.Context, msgs <-chan *message.Message, want int) (map[string][]string, error) {
+func receive(
+	ctx context.Context, msgs <-chan *message.Message, want int,
+) (map[string][]string, error) {
 	got := map[string][]string{}
 	for n := 0; n < want; n++ {
 		select {
