@@ -144,7 +144,9 @@ func newMsg(payload string) *message.Message {
 }
 
 // forDialects runs f as a subtest on every dialect.
+// The test itself runs in parallel with the other tests of the package.
 func forDialects(t *testing.T, f func(t *testing.T, e *env)) {
+	t.Parallel()
 	for _, d := range testenv.Dialects {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()

@@ -54,7 +54,6 @@ type Inbox struct {
 	keyOf   KeyFunc
 
 	insertSQL  string
-	processSQL string
 	cleanupSQL string
 }
 
@@ -76,7 +75,6 @@ func New(cfg Config) (*Inbox, error) {
 		metrics:    m,
 		keyOf:      keyFunc(cfg),
 		insertSQL:  d.insert(cfg.Table),
-		processSQL: d.markProcessed(cfg.Table),
 		cleanupSQL: d.cleanup(cfg.Table),
 	}, nil
 }

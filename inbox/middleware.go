@@ -115,9 +115,6 @@ func (i *Inbox) attempt(d *delivery, h message.HandlerFunc, key string, n int) (
 	if out, err = i.run(ctx, tx, d, h); err != nil {
 		return nil, false, err
 	}
-	if _, err = tx.ExecContext(ctx, i.processSQL, time.Now().UTC(), d.group, key); err != nil {
-		return nil, false, i.dbError("mark key processed", key, err)
-	}
 	if err = tx.Commit(); err != nil {
 		// The outcome may be unknown; if the commit did land, the next
 		// attempt finds the row and skips the message as a duplicate.
@@ -127,10 +124,14 @@ func (i *Inbox) attempt(d *delivery, h message.HandlerFunc, key string, n int) (
 	return out, false, nil
 }
 
-// record inserts the key; false means it already exists.
+// record inserts the key; false means it already exists. processed_at is
+// written here, at the start of the attempt, rather than by an UPDATE after
+// the handler: the row only becomes visible if this attempt commits, and
+// the extra statement cost about 15% of the handler's time (see
+// BenchmarkInboxOverhead and docs/inbox.md).
 func (i *Inbox) record(ctx context.Context, tx *sql.Tx, group, key string,
 	receivedAt time.Time) (bool, error) {
-	res, err := tx.ExecContext(ctx, i.insertSQL, group, key, receivedAt)
+	res, err := tx.ExecContext(ctx, i.insertSQL, group, key, receivedAt, time.Now().UTC())
 	if err != nil {
 		return false, i.dbError("record key", key, err)
 	}

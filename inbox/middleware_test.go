@@ -218,6 +218,7 @@ func TestEmptyKeyIsPoisoned(t *testing.T) {
 }
 
 func TestKeyFuncEmptyKeyIsPermanentError(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "postgres")
 	c := e.config()
 	c.KeyFunc = func(*message.Message) (string, error) { return "", nil }

@@ -15,6 +15,7 @@ import (
 )
 
 func TestMigrateConcurrentlyIsIdempotent(t *testing.T) {
+	t.Parallel()
 	for _, d := range testenv.Dialects {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()

@@ -84,6 +84,7 @@ func kafkaPubSub(t *testing.T, brokers []string) (*kafka.Publisher, *kafka.Subsc
 // subscriber without consumer group, as outboxctl requeue does, and sends
 // only the selected messages back to their original topic.
 func TestRequeueFromKafkaSelectedIDs(t *testing.T) {
+	t.Parallel()
 	brokers := testenv.Kafka(t)
 	poisonTopic, orders := testenv.Unique("poison_"), testenv.Unique("orders_")
 	testenv.CreateTopic(t, brokers, poisonTopic, 1)

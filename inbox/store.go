@@ -38,11 +38,10 @@ type dialect interface {
 	lock(ctx context.Context, conn *sql.Conn, name string) error
 	// unlock releases the lock taken by lock.
 	unlock(ctx context.Context, conn *sql.Conn, name string) error
-	// insert adds (group, key, received_at) unless the pair exists; a
-	// duplicate affects zero rows. It waits for an uncommitted duplicate.
+	// insert adds a row unless (group, key) exists; a duplicate affects
+	// zero rows. It waits for an uncommitted duplicate. Arguments: group,
+	// key, received_at, processed_at.
 	insert(table string) string
-	// markProcessed sets processed_at. Arguments: processed_at, group, key.
-	markProcessed(table string) string
 	// cleanup deletes at most a given number of rows of a group received
 	// before a cutoff. Arguments: group, cutoff, limit.
 	cleanup(table string) string

@@ -24,7 +24,7 @@ func (mysqlDialect) schema(table string) []string {
 		consumer_group VARBINARY(255) NOT NULL,
 		message_id VARBINARY(255) NOT NULL,
 		received_at DATETIME(6) NOT NULL,
-		processed_at DATETIME(6) NULL,
+		processed_at DATETIME(6) NOT NULL,
 		PRIMARY KEY (consumer_group, message_id),
 		KEY ` + myQuote(table+"_received_idx") + ` (consumer_group, received_at)
 	) ENGINE=InnoDB`}
@@ -55,12 +55,7 @@ func (mysqlDialect) unlock(ctx context.Context, conn *sql.Conn, table string) er
 
 func (mysqlDialect) insert(table string) string {
 	return `INSERT IGNORE INTO ` + myQuote(table) +
-		` (consumer_group, message_id, received_at) VALUES (?, ?, ?)`
-}
-
-func (mysqlDialect) markProcessed(table string) string {
-	return `UPDATE ` + myQuote(table) + ` SET processed_at = ?
-		WHERE consumer_group = ? AND message_id = ?`
+		` (consumer_group, message_id, received_at, processed_at) VALUES (?, ?, ?, ?)`
 }
 
 func (mysqlDialect) cleanup(table string) string {

@@ -23,7 +23,7 @@ func (postgres) schema(table string) []string {
 			consumer_group TEXT NOT NULL,
 			message_id TEXT NOT NULL,
 			received_at TIMESTAMPTZ NOT NULL,
-			processed_at TIMESTAMPTZ,
+			processed_at TIMESTAMPTZ NOT NULL,
 			PRIMARY KEY (consumer_group, message_id)
 		)`,
 		`CREATE INDEX IF NOT EXISTS ` + pgQuote(table+"_received_idx") +
@@ -44,13 +44,8 @@ func (postgres) unlock(ctx context.Context, conn *sql.Conn, table string) error 
 }
 
 func (postgres) insert(table string) string {
-	return `INSERT INTO ` + pgQuote(table) + ` (consumer_group, message_id, received_at)
-		VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`
-}
-
-func (postgres) markProcessed(table string) string {
-	return `UPDATE ` + pgQuote(table) + ` SET processed_at = $1
-		WHERE consumer_group = $2 AND message_id = $3`
+	return `INSERT INTO ` + pgQuote(table) + ` (consumer_group, message_id, received_at, processed_at)
+		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`
 }
 
 // cleanup selects a bounded batch of physical row ids first, so one
