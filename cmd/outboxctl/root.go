@@ -6,6 +6,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/watermill-outbox/watermill-outbox/config"
 	"github.com/watermill-outbox/watermill-outbox/logging"
@@ -31,8 +32,11 @@ environment variables; without either, the defaults apply.`,
 	SilenceErrors: true,
 }
 
-func init() {
-	rootCmd.PersistentFlags().String(configFlag, "",
+func init() { addConfigFlag(rootCmd.PersistentFlags()) }
+
+// addConfigFlag defines --config on fs.
+func addConfigFlag(fs *pflag.FlagSet) {
+	fs.String(configFlag, "",
 		"path to the YAML configuration file (default: $"+config.EnvConfigFile+", else none)")
 }
 
