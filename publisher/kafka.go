@@ -69,6 +69,9 @@ func NewKafka(
 func connect(
 	ctx context.Context, cfg config.Kafka, sc *sarama.Config, logger watermill.LoggerAdapter,
 ) (*kafka.Publisher, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, timeoutError(cfg, err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
 	defer cancel()
 	type result struct {

@@ -274,3 +274,17 @@ func TestNewKafkaTLSAgainstPlaintextBroker(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+func TestNewKafkaCancelledContext(t *testing.T) {
+	cfg := testKafkaConfig(testenv.Kafka(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	k, err := publisher.NewKafka(ctx, cfg, nil)
+	if err == nil {
+		k.Close()
+		t.Fatal("NewKafka with a cancelled context succeeded")
+	}
+	if !errors.Is(err, context.Canceled) || errors.Is(err, publisher.ErrBrokerUnreachable) {
+		t.Errorf("error %v, want context.Canceled and not a broker error", err)
+	}
+}
