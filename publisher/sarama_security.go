@@ -113,6 +113,7 @@ type scramClient struct {
 	conv *scram.ClientConversation
 }
 
+// Begin starts a conversation for user; authzID may be empty.
 func (c *scramClient) Begin(user, password, authzID string) error {
 	client, err := c.hash.NewClient(user, password, authzID)
 	if err != nil {
@@ -122,8 +123,10 @@ func (c *scramClient) Begin(user, password, authzID string) error {
 	return nil
 }
 
+// Step answers the broker's challenge with the next client message.
 func (c *scramClient) Step(challenge string) (string, error) {
 	return c.conv.Step(challenge)
 }
 
+// Done reports whether the conversation has finished.
 func (c *scramClient) Done() bool { return c.conv.Done() }
