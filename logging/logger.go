@@ -25,7 +25,8 @@ var _ watermill.LoggerAdapter = (*Logger)(nil)
 // empty means info) in cfg.Format (text or json; empty means text), writing
 // to out, or to os.Stderr when out is nil. An unknown level or format is an
 // error wrapping ErrUnknownLevel or ErrUnknownFormat; when both are wrong,
-// both are reported.
+// both are reported. Watermill's adapter has no warn method, so at warn
+// only Error calls are written.
 func New(cfg config.Log, out io.Writer) (*Logger, error) {
 	level, lerr := parseLevel(cfg.Level)
 	formatter, ferr := parseFormat(cfg.Format)
