@@ -2,6 +2,7 @@ package inbox_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"sync"
@@ -40,44 +41,57 @@ func TestDuplicateDeliveryAppliedOnce(t *testing.T) {
 }
 
 func TestConcurrentDeliveryAppliedOnce(t *testing.T) {
+	forDialects(t, func(t *testing.T, e *env) { concurrentDelivery(t, e, nil) })
+}
+
+// TestConcurrentDeliverySerializable repeats the test at the strictest
+// isolation level, where the waiting delivery fails with a serialization
+// error or deadlock instead of seeing the committed row; the retry then
+// finds it.
+func TestConcurrentDeliverySerializable(t *testing.T) {
 	forDialects(t, func(t *testing.T, e *env) {
-		c := e.config()
-		c.MaxAttempts = 10 // a MySQL deadlock between waiters costs an attempt
-		h := e.inbox(c).Middleware(func(msg *message.Message) ([]*message.Message, error) {
-			if err := e.write(msg, "concurrent"); err != nil {
-				return nil, err
-			}
-			time.Sleep(50 * time.Millisecond) // hold the row so the others queue on it
-			return nil, nil
-		})
-		msg := newMsg("race")
-		const n = 10
-		errs := make(chan error, n)
-		var wg sync.WaitGroup
-		for range n {
-			wg.Go(func() {
-				_, err := h(msg.Copy())
-				errs <- err
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Errorf("delivery: %v", err)
-			}
-		}
-		if got := e.effects(msg.UUID); got != 1 {
-			t.Fatalf("effects = %d, want 1", got)
-		}
-		if p, d := e.metric("processed_total"), e.metric("duplicate_total"); p != 1 || d != n-1 {
-			t.Fatalf("processed = %v, duplicate = %v; want 1, %d", p, d, n-1)
-		}
-		t.Logf("retried attempts (deadlocks, serialization): %v", e.metric("retried_total"))
-		if poisoned := e.metric("poisoned_total"); poisoned != 0 {
-			t.Fatalf("poisoned = %v, want 0", poisoned)
-		}
+		concurrentDelivery(t, e, &sql.TxOptions{Isolation: sql.LevelSerializable})
 	})
+}
+
+func concurrentDelivery(t *testing.T, e *env, opts *sql.TxOptions) {
+	c := e.config()
+	c.TxOptions = opts
+	c.MaxAttempts = 10 // a MySQL deadlock between waiters costs an attempt
+	h := e.inbox(c).Middleware(func(msg *message.Message) ([]*message.Message, error) {
+		if err := e.write(msg, "concurrent"); err != nil {
+			return nil, err
+		}
+		time.Sleep(150 * time.Millisecond) // hold the row so the others queue on it
+		return nil, nil
+	})
+	msg := newMsg("race")
+	const n = 10
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			_, err := h(msg.Copy())
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("delivery: %v", err)
+		}
+	}
+	if got := e.effects(msg.UUID); got != 1 {
+		t.Fatalf("effects = %d, want 1", got)
+	}
+	if p, d := e.metric("processed_total"), e.metric("duplicate_total"); p != 1 || d != n-1 {
+		t.Fatalf("processed = %v, duplicate = %v; want 1, %d", p, d, n-1)
+	}
+	t.Logf("retried attempts (deadlocks, serialization): %v", e.metric("retried_total"))
+	if poisoned := e.metric("poisoned_total"); poisoned != 0 {
+		t.Fatalf("poisoned = %v, want 0", poisoned)
+	}
 }
 
 func TestFailOnceThenSucceedAppliedOnce(t *testing.T) {
