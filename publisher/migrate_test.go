@@ -19,6 +19,7 @@ import (
 )
 
 func TestMigrateCreatesTablesIdempotently(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
 		db := testenv.Open(t, dialect).DB
 		topics := []string{"outbox", "a.b-c:d$e"}
@@ -38,6 +39,7 @@ func TestMigrateCreatesTablesIdempotently(t *testing.T) {
 // TestMigrateMatchesWatermillLayout compares the columns Migrate creates
 // with those watermill-sql's own subscriber creates for another topic.
 func TestMigrateMatchesWatermillLayout(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
 		db := migratedDB(t, dialect, "ours")
 		d, _ := sqldialect.Get(dialect)
@@ -89,6 +91,7 @@ func columns(t *testing.T, db *sql.DB, dialect, table string) []string {
 // TestMigrateConcurrentlyOnFreshDatabase is the start-up race: several
 // instances migrating one empty database at the same moment.
 func TestMigrateConcurrentlyOnFreshDatabase(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
 		db := testenv.Open(t, dialect).DB
 		db.SetMaxOpenConns(16)
@@ -119,6 +122,7 @@ func TestMigrateConcurrentlyOnFreshDatabase(t *testing.T) {
 }
 
 func TestMigrateRejectsInvalidTopicsBeforeSQL(t *testing.T) {
+	t.Parallel()
 	bad := []string{"a;DROP TABLE x", "a'b", "with space", string(make([]byte, 200))}
 	db, opened := tripwireDB(t)
 	err := Migrate(testCtx(t), db, "postgres", append([]string{"fine"}, bad...)...)
@@ -145,6 +149,7 @@ func TestMigrateRejectsInvalidTopicsBeforeSQL(t *testing.T) {
 }
 
 func TestMigrateOutboxCreatesEveryShard(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
 		db := testenv.Open(t, dialect).DB
 		cfg := OutboxConfig{Dialect: dialect, ForwarderTopic: "orders_outbox", Shards: 3}

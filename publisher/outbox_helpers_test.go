@@ -139,7 +139,10 @@ func beginTx(t testing.TB, db *sql.DB) *sql.Tx {
 
 func eachDialect(t *testing.T, fn func(t *testing.T, dialect string)) {
 	for _, d := range testenv.Dialects {
-		t.Run(d, func(t *testing.T) { fn(t, d) })
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			fn(t, d)
+		})
 	}
 }
 

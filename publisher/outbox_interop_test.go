@@ -20,6 +20,7 @@ import (
 // watermill-sql publisher, in one transaction, and checks that both rows
 // look the same and that Watermill's stock forwarder delivers both intact.
 func TestOutboxInteropWithStockForwarder(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
 		db := migratedDB(t, dialect)
 		ours := newMsg("77777777-7777-7777-7777-777777777771", `{"by":"outbox"}`,

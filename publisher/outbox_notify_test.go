@@ -15,6 +15,7 @@ import (
 // that a rolled-back publish announces nothing and a committed one
 // announces its shard.
 func TestOutboxPostgresNotifyOnlyOnCommit(t *testing.T) {
+	t.Parallel()
 	tdb := testenv.Postgres(t)
 	topics := ShardTopics("orders_outbox", 2)
 	if err := Migrate(testCtx(t), tdb.DB, "postgres", topics...); err != nil {

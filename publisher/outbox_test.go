@@ -12,6 +12,7 @@ import (
 )
 
 func TestOutboxRollbackLeavesNoRows(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
 		db := migratedDB(t, dialect)
 		o := newTestOutbox(t, OutboxConfig{Dialect: dialect})
@@ -30,6 +31,7 @@ func TestOutboxRollbackLeavesNoRows(t *testing.T) {
 }
 
 func TestOutboxCommitWritesEnvelopes(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
 		db := migratedDB(t, dialect)
 		o := newTestOutbox(t, OutboxConfig{Dialect: dialect})
@@ -79,6 +81,7 @@ func assertEnvelopes(t *testing.T, rows []envelopeRow, topic string, msgs []*mes
 }
 
 func TestOutboxWithoutTransaction(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
 		db := migratedDB(t, dialect)
 		woken := map[string]int{}
@@ -106,6 +109,7 @@ func TestOutboxWithoutTransaction(t *testing.T) {
 }
 
 func TestOutboxRejectsInvalidKafkaTopicBeforeSQL(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
 		db := migratedDB(t, dialect)
 		o := newTestOutbox(t, OutboxConfig{Dialect: dialect})
@@ -131,6 +135,7 @@ func TestOutboxRejectsInvalidKafkaTopicBeforeSQL(t *testing.T) {
 }
 
 func TestOutboxPublisherIsBoundToTx(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
 		db := migratedDB(t, dialect)
 		o := newTestOutbox(t, OutboxConfig{Dialect: dialect})
@@ -152,6 +157,7 @@ func TestOutboxPublisherIsBoundToTx(t *testing.T) {
 }
 
 func TestOutboxCancelledContextWritesNothing(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
 		db := migratedDB(t, dialect)
 		o := newTestOutbox(t, OutboxConfig{Dialect: dialect})
@@ -166,6 +172,7 @@ func TestOutboxCancelledContextWritesNothing(t *testing.T) {
 }
 
 func TestOutboxShardsKeepKeysTogether(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
 		const shards = 4
 		db := migratedDB(t, dialect, ShardTopics("outbox", shards)...)
@@ -195,6 +202,7 @@ func TestOutboxShardsKeepKeysTogether(t *testing.T) {
 }
 
 func TestOutboxNotifyWakesEveryShard(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	woken := map[string]int{}
 	o := newTestOutbox(t, OutboxConfig{Shards: 3, Notifier: NotifierFunc(func(s string) {
@@ -211,6 +219,7 @@ func TestOutboxNotifyWakesEveryShard(t *testing.T) {
 }
 
 func TestNewOutboxListsEveryProblem(t *testing.T) {
+	t.Parallel()
 	_, err := NewOutbox(OutboxConfig{Dialect: "oracle", ForwarderTopic: "a b", Shards: 101}, nil)
 	mustContain(t, err, `"oracle"`, `"a b"`, "101")
 	if !errors.Is(err, ErrInvalidTopic) {
