@@ -95,6 +95,9 @@ func (o *Outbox) PublishNoTx(
 	if db == nil {
 		return fmt.Errorf("publisher: outbox: publish to %q: nil database", topic)
 	}
+	if err := o.check(ctx, topic, msgs); err != nil {
+		return err
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("publisher: outbox: publish to %q: begin: %w", topic, err)

@@ -3,6 +3,9 @@ package publisher
 import (
 	"fmt"
 	"testing"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
 )
 
 func TestShardTopicIsStableAndInRange(t *testing.T) {
@@ -44,5 +47,34 @@ func TestShardTopicKnownValues(t *testing.T) {
 	}
 	if got := ShardTopics("outbox", 1); len(got) != 1 || got[0] != "outbox" {
 		t.Fatalf("ShardTopics one shard = %v", got)
+	}
+}
+
+// TestOutboxSpreadsKeylessMessages checks the documented choice: a message
+// without a partition key is placed by its UUID, so keyless messages use
+// several shards, while keyed ones follow their key.
+func TestOutboxSpreadsKeylessMessages(t *testing.T) {
+	o := newTestOutbox(t, OutboxConfig{Shards: 4})
+	var msgs []*message.Message
+	for i := 0; i < 40; i++ {
+		msgs = append(msgs, message.NewMessage(watermill.NewUUID(), nil))
+	}
+	keyed := message.NewMessage(watermill.NewUUID(), nil)
+	keyed.Metadata.Set(MetadataPartitionKey, "a")
+	batches := o.split(append(msgs, keyed))
+	if len(batches) < 2 {
+		t.Fatalf("40 keyless messages went to %d shard(s)", len(batches))
+	}
+	total := 0
+	for _, b := range batches {
+		total += len(b.msgs)
+		for _, m := range b.msgs {
+			if m == keyed && b.sqlTopic != ShardTopic("outbox", 4, "a") {
+				t.Fatalf("keyed message in %s, want the shard of its key", b.sqlTopic)
+			}
+		}
+	}
+	if total != 41 {
+		t.Fatalf("batches hold %d messages, want 41", total)
 	}
 }

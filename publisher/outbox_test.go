@@ -113,6 +113,7 @@ func TestOutboxRejectsInvalidKafkaTopicBeforeSQL(t *testing.T) {
 	eachDialect(t, func(t *testing.T, dialect string) {
 		db := migratedDB(t, dialect)
 		o := newTestOutbox(t, OutboxConfig{Dialect: dialect})
+		tripDB, opened := tripwireDB(t)
 		tx := beginTx(t, db)
 		bad := []string{"", "a;DROP TABLE x", "a'b", "with space", string(make([]byte, 250)), ".."}
 		for _, topic := range bad {
@@ -121,6 +122,11 @@ func TestOutboxRejectsInvalidKafkaTopicBeforeSQL(t *testing.T) {
 				t.Fatalf("Publish(%q) = %v, want ErrInvalidTopic", topic, err)
 			}
 			mustContain(t, err, strconv.Quote(topic))
+		}
+		err := o.PublishNoTx(testCtx(t), tripDB, bad[1], newMsg("x", "{}", nil))
+		if !errors.Is(err, ErrInvalidTopic) || opened.Load() != 0 {
+			t.Fatalf("PublishNoTx(%q) = %v after %d connections, want ErrInvalidTopic and none",
+				bad[1], err, opened.Load())
 		}
 		// No statement ran: on PostgreSQL a failed one would have aborted tx.
 		ok := newMsg("33333333-3333-3333-3333-333333333333", "{}", nil)
