@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -240,4 +241,40 @@ func TestNewOutboxListsEveryProblem(t *testing.T) {
 		c.PartitionKeyMetadata != MetadataPartitionKey {
 		t.Fatalf("defaults = %+v", c)
 	}
+}
+
+type orderPlaced struct {
+	OrderID string `json:"order_id"`
+}
+
+// TestOutboxUnderEventPublisher drives the outbox through the typed
+// EventPublisher, as services do: the key it sets picks the shard.
+func TestOutboxUnderEventPublisher(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		db := migratedDB(t, dialect, ShardTopics("outbox", 2)...)
+		o := newTestOutbox(t, OutboxConfig{Dialect: dialect, Shards: 2})
+		tx := beginTx(t, db)
+		events, err := NewEventPublisher(o.Publisher(tx), EventPublisherConfig{}, nil)
+		if err != nil {
+			t.Fatalf("event publisher: %v", err)
+		}
+		err = events.Publish(testCtx(t), "orders", orderPlaced{OrderID: "o-1"},
+			WithPartitionKey("cust-9"))
+		if err != nil {
+			t.Fatalf("publish event: %v", err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatalf("commit: %v", err)
+		}
+		rows := readOutbox(t, db, dialect, ShardTopic("outbox", 2, "cust-9"))
+		if len(rows) != 1 {
+			t.Fatalf("%d rows in the key's shard, want 1", len(rows))
+		}
+		e := rows[0].Envelope
+		if e.DestinationTopic != "orders" || e.Metadata[MetadataPartitionKey] != "cust-9" ||
+			e.Metadata[MetadataEventType] != "orderPlaced" || !strings.Contains(string(e.Payload), "o-1") {
+			t.Fatalf("envelope = %+v", e)
+		}
+	})
 }
