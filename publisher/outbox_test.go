@@ -273,7 +273,8 @@ func TestOutboxUnderEventPublisher(t *testing.T) {
 		}
 		e := rows[0].Envelope
 		if e.DestinationTopic != "orders" || e.Metadata[MetadataPartitionKey] != "cust-9" ||
-			e.Metadata[MetadataEventType] != "orderPlaced" || !strings.Contains(string(e.Payload), "o-1") {
+			e.Metadata[MetadataEventType] != "orderPlaced" ||
+			!strings.Contains(string(e.Payload), "o-1") {
 			t.Fatalf("envelope = %+v", e)
 		}
 	})
