@@ -78,7 +78,14 @@ func TestMigrationLockIsExclusive(t *testing.T) {
 func lockHeld(t *testing.T, db *sql.DB, dialect string) bool {
 	var held bool
 	q := `SELECT IS_USED_LOCK(?) IS NOT NULL`
-	arg := any(migrationLockName)
+	var arg any
+	if dialect == MySQL {
+		name, err := mysqlLockName(testCtx(t), db)
+		if err != nil {
+			t.Errorf("lock name: %v", err)
+		}
+		arg = name
+	}
 	if dialect == Postgres {
 		q = `SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND granted
 			AND ((classid::bigint << 32) | objid::bigint) = $1`
@@ -146,6 +153,28 @@ func TestDeadLetterTable(t *testing.T) {
 			}
 			if err != nil || n != 1 || !bytes.Equal(got, payload) {
 				t.Fatalf("rows %d payload %x err %v; want 1 row, payload %x", n, got, err, payload)
+			}
+		})
+	}
+}
+
+// TestMigrationLockIsPerDatabase holds the lock in one database and takes
+// it in another meanwhile: services sharing a server do not wait on each
+// other.
+func TestMigrationLockIsPerDatabase(t *testing.T) {
+	for _, dialect := range testenv.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			first, second := testenv.Open(t, dialect).DB, testenv.Open(t, dialect).DB
+			d, _ := Get(dialect)
+			err := d.WithMigrationLock(testCtx(t), first, func(context.Context, Execer) error {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				return d.WithMigrationLock(ctx, second, func(context.Context, Execer) error {
+					return nil
+				})
+			})
+			if err != nil {
+				t.Fatalf("lock in a second database while the first holds it: %v", err)
 			}
 		})
 	}

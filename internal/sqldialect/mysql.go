@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"time"
 
@@ -68,23 +69,42 @@ func (mysqlDialect) WithMigrationLock(
 		return fmt.Errorf("sqldialect: mysql: connection for migration: %w", err)
 	}
 	defer conn.Close()
-	if err := getLock(ctx, conn); err != nil {
+	name, err := mysqlLockName(ctx, conn)
+	if err != nil {
 		return err
 	}
-	defer releaseLock(conn)
+	if err := getLock(ctx, conn, name); err != nil {
+		return err
+	}
+	defer releaseLock(conn, name)
 	return fn(ctx, conn)
 }
 
-func getLock(ctx context.Context, conn *sql.Conn) error {
+// mysqlLockName scopes the migration lock to the current database, as
+// PostgreSQL's advisory locks are, so that services sharing a server do
+// not wait for each other. The database name is hashed to keep the lock
+// name within MySQL's 64-character limit.
+func mysqlLockName(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (string, error) {
+	var dbName string
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(DATABASE(), '')`).Scan(&dbName); err != nil {
+		return "", fmt.Errorf("sqldialect: mysql: current database: %w", err)
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(dbName))
+	return fmt.Sprintf("%s:%016x", migrationLockName, h.Sum64()), nil
+}
+
+func getLock(ctx context.Context, conn *sql.Conn, name string) error {
 	var granted sql.NullInt64
 	wait := lockWaitSeconds(ctx)
-	row := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, ?)`, migrationLockName, wait)
+	row := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, ?)`, name, wait)
 	if err := row.Scan(&granted); err != nil {
 		return fmt.Errorf("sqldialect: mysql: take migration lock: %w", err)
 	}
 	if !granted.Valid || granted.Int64 != 1 {
-		return fmt.Errorf("sqldialect: mysql: lock %q after %ds: %w",
-			migrationLockName, wait, ErrLockTimeout)
+		return fmt.Errorf("sqldialect: mysql: lock %q after %ds: %w", name, wait, ErrLockTimeout)
 	}
 	return nil
 }
@@ -93,10 +113,10 @@ func getLock(ctx context.Context, conn *sql.Conn) error {
 // a cancelled migration still releases. If the release fails, the
 // connection is discarded instead of going back to the pool, and the server
 // drops the lock with the session.
-func releaseLock(conn *sql.Conn) {
+func releaseLock(conn *sql.Conn, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := conn.ExecContext(ctx, `SELECT RELEASE_LOCK(?)`, migrationLockName); err != nil {
+	if _, err := conn.ExecContext(ctx, `SELECT RELEASE_LOCK(?)`, name); err != nil {
 		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
 }
