@@ -3,7 +3,6 @@ package router_test
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/watermill-outbox/watermill-outbox/config"
 	"github.com/watermill-outbox/watermill-outbox/internal/testenv"
@@ -34,7 +34,7 @@ func gochannel(t *testing.T) *router.Backend {
 
 // baseConfig is a router config with fast retries and unique names.
 func baseConfig(b *router.Backend, db *testenv.DB) router.Config {
-	c := router.Config{Backend: b}
+	c := router.Config{Backend: b, Registry: prometheus.NewRegistry()}
 	c.Router.ConsumerGroup = testenv.Unique("group_")
 	c.Router.CloseTimeout = 5 * time.Second
 	c.Inbox.MaxAttempts = 3
@@ -213,4 +213,6 @@ func forDialects(t *testing.T, f func(t *testing.T, db *testenv.DB)) {
 	}
 }
 
-var _ = fmt.Sprint
+
+
+func configSecret(s string) config.Secret { return config.Secret(s) }
