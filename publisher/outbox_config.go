@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/watermill-outbox/watermill-outbox/config"
 	"github.com/watermill-outbox/watermill-outbox/internal/sqldialect"
 )
 
@@ -51,6 +52,18 @@ type OutboxConfig struct {
 	// and a short global lock at commit; forwarders then rely on polling.
 	// Default: false (notify).
 	DisablePostgresNotify bool
+}
+
+// OutboxConfigFrom takes the dialect from the sql section and the topic
+// and shard count from the outbox section of a loaded configuration. The
+// fields with no configuration key (Notifier, PartitionKeyMetadata,
+// DisablePostgresNotify) are left for the caller.
+func OutboxConfigFrom(c config.Config) OutboxConfig {
+	return OutboxConfig{
+		Dialect:        c.SQL.Dialect,
+		ForwarderTopic: c.Outbox.Topic,
+		Shards:         c.Outbox.Shards,
+	}
 }
 
 func (c *OutboxConfig) setDefaults() {

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/watermill-outbox/watermill-outbox/config"
 )
 
 func TestOutboxRollbackLeavesNoRows(t *testing.T) {
@@ -278,4 +280,16 @@ func TestOutboxUnderEventPublisher(t *testing.T) {
 			t.Fatalf("envelope = %+v", e)
 		}
 	})
+}
+
+func TestOutboxConfigFrom(t *testing.T) {
+	c := config.Default()
+	c.SQL.Dialect, c.Outbox.Topic, c.Outbox.Shards = "mysql", "svc_outbox", 4
+	got := OutboxConfigFrom(c)
+	if got.Dialect != "mysql" || got.ForwarderTopic != "svc_outbox" || got.Shards != 4 {
+		t.Fatalf("OutboxConfigFrom = %+v", got)
+	}
+	if err := got.Validate(); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
 }

@@ -106,9 +106,8 @@ func migrateTopics(cfg config.Config, opts migrateOptions) ([]string, error) {
 	}
 	var topics []string
 	for _, b := range bases {
-		oc := publisher.OutboxConfig{
-			Dialect: cfg.SQL.Dialect, ForwarderTopic: b, Shards: cfg.Outbox.Shards,
-		}
+		oc := publisher.OutboxConfigFrom(cfg)
+		oc.ForwarderTopic = b
 		if err := oc.Validate(); err != nil {
 			return nil, fmt.Errorf("migrate: %w", err)
 		}
