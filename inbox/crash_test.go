@@ -53,7 +53,8 @@ func TestCrashAfterCommitBeforeOffsetCommit(t *testing.T) {
 		}
 
 		committed := make(chan struct{})
-		r1 := groupRouter(t, brokers, topic, group, ib.Middleware, dieAfterCommit(committed), handle)
+		die := dieAfterCommit(committed)
+		r1 := groupRouter(t, brokers, topic, group, ib.Middleware, die, handle)
 		select {
 		case <-committed:
 		case <-ctx.Done():

@@ -64,7 +64,8 @@ func TestPanicErrorKeepsTheValue(t *testing.T) {
 	if err := panicError(cause); !errors.Is(err, ErrHandlerPanic) || !errors.Is(err, cause) {
 		t.Fatalf("panicError(error) = %v", err)
 	}
-	if err := panicError(42); !errors.Is(err, ErrHandlerPanic) || err.Error() != ErrHandlerPanic.Error()+": 42" {
+	err := panicError(42)
+	if !errors.Is(err, ErrHandlerPanic) || err.Error() != ErrHandlerPanic.Error()+": 42" {
 		t.Fatalf("panicError(42) = %v", err)
 	}
 }

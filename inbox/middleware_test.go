@@ -269,9 +269,10 @@ func TestCancelledContextNacksWithoutPoison(t *testing.T) {
 			t.Fatal("a cancelled delivery left effects or was poisoned")
 		}
 		// Redelivered after the restart, it is applied.
-		h2 := e.inbox(e.config()).Middleware(func(msg *message.Message) ([]*message.Message, error) {
-			return nil, e.write(msg, "after restart")
-		})
+		h2 := e.inbox(e.config()).Middleware(
+			func(msg *message.Message) ([]*message.Message, error) {
+				return nil, e.write(msg, "after restart")
+			})
 		if _, err := h2(msg.Copy()); err != nil || e.effects(msg.UUID) != 1 {
 			t.Fatalf("redelivery: err %v, effects %d; want nil, 1", err, e.effects(msg.UUID))
 		}

@@ -46,7 +46,8 @@ func TestMigrateRejectsBadNamesBeforeSQL(t *testing.T) {
 	// A nil *sql.DB would panic on first use: the errors must come first.
 	for _, table := range []string{"", "inbox; DROP TABLE x", "1inbox", "in-box", "a.b",
 		`in"box`, strings.Repeat("x", 49)} {
-		if err := inbox.Migrate(ctx, nil, "postgres", table); !errors.Is(err, inbox.ErrInvalidTable) {
+		err := inbox.Migrate(ctx, nil, "postgres", table)
+		if !errors.Is(err, inbox.ErrInvalidTable) {
 			t.Errorf("table %q: err = %v, want ErrInvalidTable", table, err)
 		}
 	}

@@ -49,7 +49,8 @@ func TestOutboxWritesCommitWithTheInboxRow(t *testing.T) {
 				return nil, err
 			}
 			tx, _ := inbox.TxFromContext(msg.Context())
-			if err := ob.Publish(msg.Context(), tx, "order-events", newMsg(`{"shipped":true}`)); err != nil {
+			event := newMsg(`{"shipped":true}`)
+			if err := ob.Publish(msg.Context(), tx, "order-events", event); err != nil {
 				return nil, err
 			}
 			pub, err := sqlPublisher(e, msg)

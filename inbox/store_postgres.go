@@ -44,7 +44,8 @@ func (postgres) unlock(ctx context.Context, conn *sql.Conn, table string) error 
 }
 
 func (postgres) insert(table string) string {
-	return `INSERT INTO ` + pgQuote(table) + ` (consumer_group, message_id, received_at, processed_at)
+	return `INSERT INTO ` + pgQuote(table) +
+		` (consumer_group, message_id, received_at, processed_at)
 		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`
 }
 

@@ -55,7 +55,8 @@ func newRequeueCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringSliceVar(&opts.brokers, "brokers", nil, "Kafka brokers (default: kafka.brokers)")
 	f.StringVar(&opts.topic, "poison-topic", "", "poison topic (default: inbox.poison_topic)")
-	f.StringArrayVar(&opts.ids, "id", nil, "UUID of a message to requeue, repeatable (default: all)")
+	f.StringArrayVar(&opts.ids, "id", nil,
+		"UUID of a message to requeue, repeatable (default: all)")
 	f.DurationVar(&opts.timeout, "timeout", 2*time.Minute, "bound on the whole command")
 	f.DurationVar(&opts.idle, "idle", inbox.DefaultRequeueIdle,
 		"stop after this long without a new poison message")
@@ -95,14 +96,16 @@ func runRequeue(cmd *cobra.Command, opts requeueOptions) error {
 		return err
 	}
 	if len(res.Missing) > 0 {
-		return fmt.Errorf("requeue: not found in %q: %s", opts.topic, strings.Join(res.Missing, ", "))
+		return fmt.Errorf("requeue: not found in %q: %s", opts.topic,
+			strings.Join(res.Missing, ", "))
 	}
 	return nil
 }
 
 // newPoisonSubscriber reads whole topics from their oldest record, without
 // a consumer group, with the project's Kafka settings and record format.
-func newPoisonSubscriber(cfg config.Kafka, logger watermill.LoggerAdapter) (*kafka.Subscriber, error) {
+func newPoisonSubscriber(cfg config.Kafka, logger watermill.LoggerAdapter) (
+	*kafka.Subscriber, error) {
 	sc, err := publisher.SaramaConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("requeue: %w", err)
