@@ -14,69 +14,96 @@ import (
 // errShardFailed is returned by a batch that could not send every row.
 var errShardFailed = errors.New("forwarder: batch not fully sent")
 
+// pass is what one batch found, and so how soon the next one runs.
+type pass int
+
+const (
+	passIdle pass = iota // nothing to send: wait for a wake-up or the poll
+	passMore             // a full batch: run the next one at once
+	passHeld             // rows committed but not readable yet: look again soon
+)
+
+// heldRetry is the first wait when rows are held back by an older open
+// transaction; it doubles up to heldRetryMax (or PollInterval, if shorter).
+// Such stalls are usually short (any transaction in the cluster that holds
+// a transaction id, even CREATE DATABASE, causes one), so they are checked
+// more often than an idle outbox, but cheaply: one probe query each time.
+const (
+	heldRetry    = 5 * time.Millisecond
+	heldRetryMax = 200 * time.Millisecond
+)
+
 // drainShard runs batches of one shard until ctx ends: at once again after a
-// full batch, after a backoff when a batch failed, otherwise at the next
-// wake-up or poll.
+// full batch, after a backoff when a batch failed, soon (see heldRetry)
+// when committed rows are not readable yet, otherwise at the next wake-up or
+// poll.
 func (f *Forwarder) drainShard(ctx context.Context, topic string, wake <-chan struct{}) {
 	bo := backoff{initial: f.cfg.BackoffInitial, max: f.cfg.BackoffMax}
+	held := backoff{initial: heldRetry, max: max(heldRetry, min(heldRetryMax, f.cfg.PollInterval))}
 	sent := sentRows{}
 	_ = f.dialect.ensureGroup(ctx, f.cfg.DB, topic, f.cfg.ConsumerGroup)
 	for ctx.Err() == nil {
-		full, err := f.batch(ctx, topic, sent)
+		p, err := f.batch(ctx, topic, sent)
 		if err != nil {
 			sleep(ctx.Done(), bo.wait())
 			continue
 		}
 		bo.reset()
-		if full {
-			continue
+		switch p {
+		case passMore:
+			held.reset()
+		case passHeld:
+			f.idle(ctx, wake, held.wait())
+		default:
+			held.reset()
+			f.idle(ctx, wake, f.cfg.PollInterval)
 		}
-		f.idle(ctx, wake)
 	}
 }
 
-// idle waits for a wake-up, the poll interval or the end of ctx.
-func (f *Forwarder) idle(ctx context.Context, wake <-chan struct{}) {
+// idle waits for a wake-up, d or the end of ctx.
+func (f *Forwarder) idle(ctx context.Context, wake <-chan struct{}, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
 	case <-wake:
+	case <-t.C:
 	case <-ctx.Done():
-	default:
-		t := time.NewTimer(f.cfg.PollInterval)
-		defer t.Stop()
-		select {
-		case <-wake:
-		case <-t.C:
-		case <-ctx.Done():
-		}
 	}
 }
 
-// batch forwards up to BatchSize rows of one shard in one transaction and
-// reports whether it read a full batch. It runs to its end even when ctx
-// is cancelled meanwhile, so shutdown never leaves half a batch.
-func (f *Forwarder) batch(parent context.Context, topic string, sent sentRows) (bool, error) {
+// batch forwards up to BatchSize rows of one shard in one transaction. It
+// runs to its end even when ctx is cancelled meanwhile, so shutdown never
+// leaves half a batch.
+func (f *Forwarder) batch(parent context.Context, topic string, sent sentRows) (pass, error) {
 	ctx := context.WithoutCancel(parent)
 	fields := watermill.LogFields{"topic": topic}
-	ready, err := f.dialect.probe(ctx, f.cfg.DB, topic, f.cfg.ConsumerGroup)
+	ready, pending, err := f.dialect.probe(ctx, f.cfg.DB, topic, f.cfg.ConsumerGroup)
 	if err != nil {
 		f.dbLink.fail(err, fields)
-		return false, err
+		return passIdle, err
 	}
 	f.dbLink.ok(fields)
-	if !ready {
-		return false, nil
+	switch {
+	case !pending:
+		return passIdle, nil
+	case !ready:
+		return passHeld, nil
 	}
 	tx, err := f.cfg.DB.BeginTx(ctx, f.dialect.txOptions())
 	if err != nil {
 		f.dbLink.fail(err, fields)
-		return false, fmt.Errorf("forwarder: begin batch of %q: %w", topic, err)
+		return passIdle, fmt.Errorf("forwarder: begin batch of %q: %w", topic, err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	full, err := f.batchInTx(ctx, tx, topic, sent)
 	if err != nil && !errors.Is(err, errShardFailed) {
 		f.dbLink.fail(err, fields)
 	}
-	return full, err
+	if full {
+		return passMore, err
+	}
+	return passIdle, err
 }
 
 func (f *Forwarder) batchInTx(ctx context.Context, tx *sql.Tx, topic string,

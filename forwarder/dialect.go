@@ -79,8 +79,9 @@ type dialect interface {
 	txOptions() *sql.TxOptions
 	// ensureGroup inserts the group's zero position if it has none.
 	ensureGroup(ctx context.Context, q querier, topic, group string) error
-	// probe reports cheaply whether the shard has rows ready to send.
-	probe(ctx context.Context, q querier, topic, group string) (bool, error)
+	// probe reports cheaply whether the shard has rows ready to send, and
+	// whether it has pending rows at all (some may not be readable yet).
+	probe(ctx context.Context, q querier, topic, group string) (ready, pending bool, err error)
 	// lock locks the group's offsets row, skipping it when another
 	// transaction holds it (ok false).
 	lock(ctx context.Context, tx querier, topic, group string) (pos position, ok bool, err error)

@@ -37,16 +37,16 @@ func (m mysql) ensureGroup(ctx context.Context, q querier, topic, group string) 
 	return nil
 }
 
-func (m mysql) probe(ctx context.Context, q querier, topic, group string) (bool, error) {
+func (m mysql) probe(ctx context.Context, q querier, topic, group string) (bool, bool, error) {
 	msgs, offs := m.tables(topic)
 	var ok bool
 	err := q.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+msgs+
 		" WHERE `offset` > COALESCE((SELECT offset_acked FROM "+offs+
 		" WHERE consumer_group = ?), 0))", group).Scan(&ok)
 	if err != nil {
-		return false, fmt.Errorf("forwarder: probe %q: %w", topic, err)
+		return false, false, fmt.Errorf("forwarder: probe %q: %w", topic, err)
 	}
-	return ok, nil
+	return ok, ok, nil
 }
 
 func (m mysql) lock(ctx context.Context, tx querier, topic, group string) (position, bool, error) {

@@ -38,18 +38,21 @@ func (p postgres) ensureGroup(ctx context.Context, q querier, topic, group strin
 	return nil
 }
 
-func (p postgres) probe(ctx context.Context, q querier, topic, group string) (bool, error) {
+func (p postgres) probe(ctx context.Context, q querier, topic, group string) (bool, bool, error) {
 	msgs, offs := p.tables(topic)
-	var ok bool
-	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+msgs+` m, `+offs+` o
-		WHERE o.consumer_group = $1
-		AND (m.transaction_id, m."offset") >
-			(o.last_processed_transaction_id, COALESCE(o.offset_acked, 0))
-		AND m.transaction_id < pg_snapshot_xmin(pg_current_snapshot()))`, group).Scan(&ok)
+	var ready, pending bool
+	err := q.QueryRowContext(ctx, `WITH o AS (
+			SELECT last_processed_transaction_id AS t, COALESCE(offset_acked, 0) AS off
+			FROM `+offs+` WHERE consumer_group = $1)
+		SELECT EXISTS (SELECT 1 FROM `+msgs+` m, o
+			WHERE (m.transaction_id, m."offset") > (o.t, o.off)
+			AND m.transaction_id < pg_snapshot_xmin(pg_current_snapshot())),
+		EXISTS (SELECT 1 FROM `+msgs+` m, o WHERE (m.transaction_id, m."offset") > (o.t, o.off))`,
+		group).Scan(&ready, &pending)
 	if err != nil {
-		return false, fmt.Errorf("forwarder: probe %q: %w", topic, err)
+		return false, false, fmt.Errorf("forwarder: probe %q: %w", topic, err)
 	}
-	return ok, nil
+	return ready, pending, nil
 }
 
 func (p postgres) lock(ctx context.Context, tx querier, topic, group string) (position, bool, error) {
