@@ -15,7 +15,7 @@ import (
 
 // ErrNoTransaction is returned by Outbox.Publish when it is given no
 // transaction. Use PublishNoTx to write outside one on purpose.
-var ErrNoTransaction = errors.New("publisher: outbox: no transaction")
+var ErrNoTransaction = errors.New("no transaction")
 
 // Outbox writes messages into the outbox tables inside the caller's
 // database transaction, so that they exist exactly when the transaction's
