@@ -23,7 +23,10 @@ import (
 // the statements run under a migration lock (an advisory transaction lock
 // on PostgreSQL, a GET_LOCK session lock on MySQL). It takes a *sql.DB, not
 // a transaction, because MySQL commits DDL implicitly: never run it inside
-// a business transaction. Every topic is validated before any SQL runs.
+// a business transaction. Every topic is validated before any SQL runs, as
+// ValidateTopic does, except that a topic may use the three bytes that
+// ValidateTopic keeps free for a shard suffix: topics given here are final
+// table names, such as those ShardTopics returns.
 func Migrate(ctx context.Context, db *sql.DB, dialect string, topics ...string) error {
 	d, err := sqldialect.Get(dialect)
 	if err != nil {
@@ -76,7 +79,7 @@ func migrationQueries(d sqldialect.Dialect, topics []string) []wsql.Query {
 func validateTopics(topics []string) error {
 	var errs []error
 	for _, t := range topics {
-		if err := ValidateTopic(t); err != nil {
+		if err := validateSQLTopic(t, maxTableTopicLength); err != nil {
 			errs = append(errs, err)
 		}
 	}

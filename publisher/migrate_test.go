@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -152,12 +153,13 @@ func TestMigrateOutboxCreatesEveryShard(t *testing.T) {
 	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
 		db := testenv.Open(t, dialect).DB
-		cfg := OutboxConfig{Dialect: dialect, ForwarderTopic: "orders_outbox", Shards: 3}
+		base := "orders_outbox_" + strings.Repeat("x", MaxSQLTopicLength-len("orders_outbox_"))
+		cfg := OutboxConfig{Dialect: dialect, ForwarderTopic: base, Shards: 12}
 		if err := MigrateOutbox(testCtx(t), db, cfg); err != nil {
 			t.Fatalf("migrate outbox: %v", err)
 		}
 		tables := fmt.Sprint(tableNames(t, db, dialect))
-		for _, s := range ShardTopics("orders_outbox", 3) {
+		for _, s := range ShardTopics(base, 12) {
 			mustContain(t, errors.New(tables), "watermill_"+s, "watermill_offsets_"+s)
 		}
 	})

@@ -42,15 +42,26 @@ var kafkaTopicDisallowed = regexp.MustCompile(`[^a-zA-Z0-9._-]`)
 // "offsets_" would name another topic's offsets table, and
 // "outbox_dead_letters" would name the dead-letter table.
 func ValidateTopic(topic string) error {
+	return validateSQLTopic(topic, MaxSQLTopicLength)
+}
+
+// maxTableTopicLength is the longest topic a table may be named after: an
+// SQL topic as written, shard suffix included, not a base for shards.
+const maxTableTopicLength = 63 - len("watermill_offsets_")
+
+// validateSQLTopic is ValidateTopic with the length limit as a parameter:
+// Migrate checks final topic names, which may use the room ValidateTopic
+// keeps for a shard suffix.
+func validateSQLTopic(topic string, maxLen int) error {
 	switch {
 	case topic == "":
 		return invalidTopic("sql", topic, "empty")
 	case sqlTopicDisallowed.MatchString(topic):
 		return invalidTopic("sql", topic, "only A-Z a-z 0-9 - $ : . _ are allowed")
-	case len(topic) > MaxSQLTopicLength:
+	case len(topic) > maxLen:
 		return invalidTopic("sql", topic, fmt.Sprintf(
 			"%d bytes, longer than %d: watermill_offsets_<topic>_NN must fit 63 bytes",
-			len(topic), MaxSQLTopicLength))
+			len(topic), maxLen))
 	case strings.HasPrefix(strings.ToLower(topic), "offsets_"):
 		return invalidTopic("sql", topic, `the prefix "offsets_" clashes with offsets tables`)
 	case "watermill_"+strings.ToLower(topic) == sqldialect.DeadLetterTable:
