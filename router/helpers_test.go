@@ -213,6 +213,4 @@ func forDialects(t *testing.T, f func(t *testing.T, db *testenv.DB)) {
 	}
 }
 
-
-
 func configSecret(s string) config.Secret { return config.Secret(s) }
