@@ -2,6 +2,7 @@ package publisher
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"reflect"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/watermill-outbox/watermill-outbox/config"
@@ -292,4 +294,64 @@ func TestOutboxConfigFrom(t *testing.T) {
 	if err := got.Validate(); err != nil {
 		t.Fatalf("validate: %v", err)
 	}
+}
+
+// TestOutboxConcurrentTransactions publishes from several goroutines, each
+// in its own transactions, rolling back every other one: exactly the
+// committed messages are in the outbox.
+func TestOutboxConcurrentTransactions(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		db := migratedDB(t, dialect, ShardTopics("outbox", 2)...)
+		o := newTestOutbox(t, OutboxConfig{Dialect: dialect, Shards: 2})
+		const workers, txs = 6, 10
+		var mu sync.Mutex
+		committed := map[string]bool{}
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < txs; i++ {
+					id := watermill.NewUUID()
+					commit := i%2 == 0
+					if err := publishOne(testCtx(t), db, o, id, commit); err != nil {
+						t.Errorf("worker %d tx %d: %v", w, i, err)
+						return
+					}
+					if commit {
+						mu.Lock()
+						committed[id] = true
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		found := map[string]bool{}
+		for _, s := range ShardTopics("outbox", 2) {
+			for _, r := range readOutbox(t, db, dialect, s) {
+				found[r.Envelope.UUID] = true
+			}
+		}
+		if len(committed) != workers*txs/2 || !reflect.DeepEqual(found, committed) {
+			t.Fatalf("outbox holds %d messages, %d were committed", len(found), len(committed))
+		}
+	})
+}
+
+func publishOne(ctx context.Context, db *sql.DB, o *Outbox, id string, commit bool) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	msg := newMsg(id, "{}", map[string]string{MetadataPartitionKey: id[:4]})
+	if err := o.Publish(ctx, tx, "orders", msg); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if commit {
+		return tx.Commit()
+	}
+	return tx.Rollback()
 }
