@@ -16,15 +16,18 @@ import (
 // when Config.RetentionBatch is zero.
 const DefaultRetentionBatch = 1000
 
-// KeyFunc returns the deduplication key of a message. An empty key is
-// treated as ErrEmptyKey; an error it returns poisons the message when it
-// is marked Permanent and is retried otherwise.
+// KeyFunc returns the deduplication key of a message. It is called once
+// per delivery, before any transaction. An empty key is treated as
+// ErrEmptyKey; an error it returns is treated as permanent: the message
+// goes to the poison topic without running the handler.
 type KeyFunc func(*message.Message) (string, error)
 
 // Config configures an Inbox. The embedded config.Inbox carries the
 // settings read from configuration files; the other fields are the
 // dependencies only code can supply. Zero values take the defaults named on
-// each field (for config.Inbox fields: the values of config.Default()).
+// each field (for config.Inbox fields: the values of config.Default(); an
+// empty ConsumerGroup becomes config.Default().Router.ConsumerGroup, so use
+// ConfigFrom to follow a configured router group).
 type Config struct {
 	config.Inbox
 
@@ -52,6 +55,18 @@ type Config struct {
 	// RetentionBatch is how many rows one Cleanup statement deletes.
 	// Default: DefaultRetentionBatch.
 	RetentionBatch int
+}
+
+// ConfigFrom starts a Config from a whole configuration: its Inbox
+// section, its SQL dialect, and the router's consumer group when the inbox
+// names none. The caller still sets DB, Publisher and the other
+// dependencies.
+func ConfigFrom(c config.Config) Config {
+	cfg := Config{Inbox: c.Inbox, Dialect: c.SQL.Dialect}
+	if cfg.ConsumerGroup == "" {
+		cfg.ConsumerGroup = c.Router.ConsumerGroup
+	}
+	return cfg
 }
 
 func (c *Config) setDefaults() {

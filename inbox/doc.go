@@ -12,8 +12,9 @@
 // Typical use:
 //
 //	if err := inbox.Migrate(ctx, db, "postgres", "watermill_inbox"); err != nil { ... }
-//	ib, err := inbox.New(inbox.Config{Inbox: cfg.Inbox, DB: db, Dialect: "postgres",
-//		Publisher: kafkaPublisher, Logger: logger})
+//	icfg := inbox.ConfigFrom(cfg) // cfg is a config.Config
+//	icfg.DB, icfg.Publisher, icfg.Logger = db, kafkaPublisher, logger
+//	ib, err := inbox.New(icfg)
 //	h := router.AddConsumerHandler("orders", "orders", sub, handleOrder)
 //	h.AddMiddleware(ib.Middleware)
 //

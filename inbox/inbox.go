@@ -30,8 +30,10 @@ import (
 // committed at most once per key within the DedupWindow, and at least once
 // for every message the broker delivers until it is acknowledged. Effects
 // outside the transaction (HTTP calls, publishing through a non-outbox
-// publisher, the messages the handler returns, which the Watermill router
-// publishes after the commit) may happen more than once.
+// publisher) may happen more than once. Messages the handler returns are
+// published by the Watermill router after the commit; if that publish
+// fails, the redelivery is skipped as a duplicate and they are lost:
+// publish through the outbox on the inbox transaction instead.
 //
 // Failures: an attempt that fails is retried in-process, in a fresh
 // transaction, after an exponential backoff with jitter (RetryInitial,

@@ -27,7 +27,7 @@ func keyFunc(cfg Config) KeyFunc {
 func (i *Inbox) messageKey(msg *message.Message) (string, error) {
 	key, err := i.keyOf(msg)
 	if err != nil {
-		return "", fmt.Errorf("inbox: key of message %q: %w", msg.UUID, err)
+		return "", Permanent(fmt.Errorf("inbox: key of message %q: %w", msg.UUID, err))
 	}
 	switch {
 	case key == "":

@@ -319,3 +319,22 @@ func TestPermanentHelpers(t *testing.T) {
 		t.Fatal("IsPermanent misses a wrapped permanent error")
 	}
 }
+
+func TestKeyFuncErrorPoisonsWithoutRunningTheHandler(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "mysql")
+	c := e.config()
+	c.KeyFunc = func(*message.Message) (string, error) { return "", errors.New("no tenant") }
+	h := e.inbox(c).Middleware(func(*message.Message) ([]*message.Message, error) {
+		t.Error("handler ran for a message whose key failed")
+		return nil, nil
+	})
+	if _, err := h(newMsg("x")); err != nil {
+		t.Fatalf("handle: %v", err)
+	}
+	got := e.poisoned(c.PoisonTopic, 1, 5*time.Second)
+	if len(got) != 1 || !strings.Contains(got[0].Metadata.Get(inbox.MetadataPoisonError),
+		"no tenant") {
+		t.Fatalf("want one poisoned message naming the key error, got %d", len(got))
+	}
+}

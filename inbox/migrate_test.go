@@ -10,6 +10,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/watermill-outbox/watermill-outbox/config"
 	"github.com/watermill-outbox/watermill-outbox/inbox"
 	"github.com/watermill-outbox/watermill-outbox/internal/testenv"
 )
@@ -71,5 +72,19 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
+	}
+}
+
+func TestConfigFromFollowsTheRouterGroup(t *testing.T) {
+	full := config.Default()
+	full.SQL.Dialect = "mysql"
+	full.Router.ConsumerGroup = "billing"
+	c := inbox.ConfigFrom(full)
+	if c.ConsumerGroup != "billing" || c.Dialect != "mysql" || c.Table != full.Inbox.Table {
+		t.Fatalf("ConfigFrom = group %q dialect %q table %q", c.ConsumerGroup, c.Dialect, c.Table)
+	}
+	full.Inbox.ConsumerGroup = "own"
+	if got := inbox.ConfigFrom(full).ConsumerGroup; got != "own" {
+		t.Fatalf("explicit inbox group replaced by %q", got)
 	}
 }
