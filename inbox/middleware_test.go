@@ -338,3 +338,56 @@ func TestKeyFuncErrorPoisonsWithoutRunningTheHandler(t *testing.T) {
 		t.Fatalf("want one poisoned message naming the key error, got %d", len(got))
 	}
 }
+
+// failingPublisher refuses every message, like an unreachable broker.
+type failingPublisher struct{}
+
+func (failingPublisher) Publish(string, ...*message.Message) error {
+	return errors.New("broker unreachable")
+}
+func (failingPublisher) Close() error { return nil }
+
+func TestPoisonPublishFailureNacksInsteadOfDropping(t *testing.T) {
+	forDialects(t, func(t *testing.T, e *env) {
+		c := e.config()
+		c.Publisher = failingPublisher{}
+		h := e.inbox(c).Middleware(func(msg *message.Message) ([]*message.Message, error) {
+			return nil, errors.New("always fails")
+		})
+		_, err := h(newMsg("stuck"))
+		if err == nil || !strings.Contains(err.Error(), "broker unreachable") ||
+			!strings.Contains(err.Error(), "always fails") {
+			t.Fatalf("err = %v, want both the publish and the handler error (nack)", err)
+		}
+		if e.metric("poisoned_total") != 0 {
+			t.Fatal("counted as poisoned although the poison publish failed")
+		}
+	})
+}
+
+func TestUnstorableKeysArePoisoned(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "postgres")
+	c := e.config()
+	c.KeyMetadata = "key"
+	h := e.inbox(c).Middleware(func(*message.Message) ([]*message.Message, error) {
+		t.Error("handler ran for an unstorable key")
+		return nil, nil
+	})
+	for _, key := range []string{strings.Repeat("k", inbox.MaxKeyLen+1), "a\x00b", "\xff\xfe"} {
+		m := newMsg("x")
+		m.Metadata.Set("key", key)
+		if _, err := h(m); err != nil {
+			t.Fatalf("key %q: %v", key, err)
+		}
+	}
+	got := e.poisoned(c.PoisonTopic, 3, 5*time.Second)
+	if len(got) != 3 {
+		t.Fatalf("poisoned %d messages, want 3", len(got))
+	}
+	for _, m := range got {
+		if !strings.Contains(m.Metadata.Get(inbox.MetadataPoisonError), "invalid message key") {
+			t.Errorf("poison error %q", m.Metadata.Get(inbox.MetadataPoisonError))
+		}
+	}
+}
