@@ -32,6 +32,14 @@ var ErrNoTransaction = errors.New("no transaction")
 // The tables must exist beforehand (see Migrate): the outbox never runs
 // DDL, which would commit the caller's transaction on MySQL.
 //
+// Order: the forwarder reads a shard in watermill-sql's order, which is
+// the order of the transactions' first writes on PostgreSQL (transaction
+// id) and of the inserts on MySQL (auto-increment offset), then the order
+// of rows within a transaction. That is commit order whenever transactions
+// that publish with one key are serialised before their first write, for
+// example by locking the business row they change; two such transactions
+// that overlap without a lock may be forwarded in the order they started.
+//
 // An Outbox holds no connection and is safe for concurrent use; a single
 // *sql.Tx is not, so one transaction must not be published to from several
 // goroutines at once.
