@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ThreeDotsLabs/watermill"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -42,6 +43,7 @@ func (f *Forwarder) listenOnce(ctx context.Context, bo *backoff) error {
 		if err != nil {
 			return fmt.Errorf("forwarder: wait for notification on %s: %w", channel, err)
 		}
+		f.logger.Trace("Outbox notification", watermill.LogFields{"topic": n.Payload})
 		f.Notify(n.Payload)
 	}
 }
