@@ -17,7 +17,10 @@ import (
 func newRedisBackend(ctx context.Context, cfg BackendConfig, b *Backend) error {
 	addr := cfg.Config.Router.RedisAddr
 	b.Addr = addr
-	opts := &redis.Options{Addr: addr, DialTimeout: cfg.ConnectTimeout}
+	if err := dialCheck(ctx, addr); err != nil {
+		return err
+	}
+	opts := &redis.Options{Addr: addr, DialTimeout: cfg.ConnectTimeout, ContextTimeoutEnabled: true}
 	// The publisher and the subscriber each close their client.
 	pc, sc := redis.NewClient(opts), redis.NewClient(opts)
 	if err := pc.Ping(ctx).Err(); err != nil {
