@@ -45,9 +45,14 @@ func (d *delivery) withAttempt(n int) watermill.LogFields {
 // Middleware wraps h so that each message is applied once in effect; see
 // the Inbox type for the full contract. It has the signature of a
 // message.HandlerMiddleware and can be passed to Router.AddMiddleware or
-// Handler.AddMiddleware. Put it after middleware that must see every
-// delivery (logging, correlation) and do not combine it with Watermill's
-// Retry or PoisonQueue middleware for the same handler: it does both.
+// Handler.AddMiddleware. Watermill runs the first middleware added
+// outermost: add logging and correlation middleware before the inbox so
+// they see every delivery. Do not combine it with Watermill's Retry or
+// PoisonQueue middleware for the same handler: it does both. Do not put
+// Watermill's Timeout middleware around it with a deadline shorter than
+// MaxAttempts × (TxTimeout + RetryMax): an expired message context is taken
+// as a shutdown, so the message would be nacked and redelivered instead of
+// poisoned. TxTimeout is the per-attempt bound.
 func (i *Inbox) Middleware(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		return i.handle(msg, h)
