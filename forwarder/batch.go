@@ -189,7 +189,8 @@ func (f *Forwarder) publishDeadLetters(topic string, out *outcome) error {
 	}
 	prod, err := f.producer.get()
 	if err != nil {
-		return err
+		f.kafkaLink.fail(err, watermill.LogFields{"topic": f.cfg.DeadLetterTopic})
+		return fmt.Errorf("%w: %w", errShardFailed, err)
 	}
 	msgs := make([]*sarama.ProducerMessage, len(dls))
 	for i, dl := range dls {
@@ -197,7 +198,9 @@ func (f *Forwarder) publishDeadLetters(topic string, out *outcome) error {
 	}
 	for i, err := range sendErrors(prod.SendMessages(msgs), msgs) {
 		if !permanentSendError(err) {
-			return fmt.Errorf("forwarder: publish dead letter to %q: %w", f.cfg.DeadLetterTopic, err)
+			f.kafkaLink.fail(err, watermill.LogFields{"topic": f.cfg.DeadLetterTopic})
+			return fmt.Errorf("%w: publish dead letter to %q: %w", errShardFailed,
+				f.cfg.DeadLetterTopic, err)
 		}
 		f.logger.Error("Dead letter refused by kafka", err, watermill.LogFields{
 			"topic": f.cfg.DeadLetterTopic, "message_uuid": dls[i].UUID,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/IBM/sarama"
 	"github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
 	wforwarder "github.com/ThreeDotsLabs/watermill/components/forwarder"
@@ -16,13 +17,18 @@ import (
 // over a watermill-sql subscriber (defaults, with the adapters of the
 // dialect and this forwarder's consumer group and poll interval) and one
 // shared watermill-kafka publisher whose marshaler keys records by the
-// partition key metadata. It returns when ctx ends.
+// partition key metadata. The backlog gauges and health checks run as in
+// the batch mode. It returns when ctx ends.
 func (f *Forwarder) runComponent(ctx context.Context) error {
 	pub, err := f.componentPublisher()
 	if err != nil {
 		return err
 	}
 	defer func() { _ = pub.Close() }()
+	var helpers sync.WaitGroup
+	defer helpers.Wait()
+	helpers.Go(func() { f.monitor(ctx) })
+	helpers.Go(func() { f.watchKafka(ctx) })
 	var fwds []*wforwarder.Forwarder
 	for _, t := range f.topics {
 		fwd, err := f.componentForwarder(t, pub)
@@ -50,12 +56,9 @@ func closeAll(fwds []*wforwarder.Forwarder) {
 }
 
 func (f *Forwarder) componentPublisher() (*kafka.Publisher, error) {
-	key := f.cfg.PartitionKeyMetadata
-	marshaler := kafka.NewWithPartitioningMarshaler(
-		func(_ string, msg *message.Message) (string, error) { return msg.Metadata.Get(key), nil })
 	pub, err := kafka.NewPublisher(kafka.PublisherConfig{
 		Brokers:               f.cfg.Brokers,
-		Marshaler:             marshaler,
+		Marshaler:             keyMarshaler{key: f.cfg.PartitionKeyMetadata},
 		OverwriteSaramaConfig: f.producer.cfg,
 	}, f.logger)
 	if err != nil {
@@ -92,4 +95,23 @@ func (f *Forwarder) subscriberConfig() wsql.SubscriberConfig {
 		c.OffsetsAdapter = wsql.DefaultMySQLOffsetsAdapter{}
 	}
 	return c
+}
+
+// keyMarshaler is watermill-kafka's default marshaler that also sets the
+// record key from a metadata entry, leaving it nil (spread by the
+// partitioner) for messages without one, as the batch mode does.
+type keyMarshaler struct {
+	kafka.DefaultMarshaler
+	key string
+}
+
+func (m keyMarshaler) Marshal(topic string, msg *message.Message) (*sarama.ProducerMessage, error) {
+	rec, err := m.DefaultMarshaler.Marshal(topic, msg)
+	if err != nil {
+		return nil, err
+	}
+	if k := msg.Metadata.Get(m.key); k != "" {
+		rec.Key = sarama.StringEncoder(k)
+	}
+	return rec, nil
 }

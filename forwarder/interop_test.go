@@ -52,6 +52,9 @@ func testSwitchModes(t *testing.T, dialect string) {
 		done := make(chan error, 1)
 		go func() { done <- f.Run(ctx(t)) }()
 		expectUUIDs(t, e, sent, len(sent))
+		eventually(t, 10*time.Second, mode.String()+" mode healthy", func() bool {
+			return f.Healthy() == nil
+		})
 		stop(t, f, done)
 	}
 	if n := recordCount(t, e.brokers, e.kafka); n != int64(len(sent)) {
