@@ -78,3 +78,31 @@ func TestRunRetentionCleansPeriodicallyAndStops(t *testing.T) {
 		}
 	})
 }
+
+func TestRowRecordsGroupKeyAndTimes(t *testing.T) {
+	forDialects(t, func(t *testing.T, e *env) {
+		h := e.inbox(e.config()).Middleware(func(m *message.Message) ([]*message.Message, error) {
+			return nil, e.write(m, "row")
+		})
+		before := time.Now().UTC().Add(-time.Second)
+		msg := newMsg("row")
+		if _, err := h(msg); err != nil {
+			t.Fatalf("handle: %v", err)
+		}
+		var group, key string
+		var received, processed time.Time
+		err := e.db.DB.QueryRow(`SELECT consumer_group, message_id, received_at, processed_at
+			FROM watermill_inbox`).Scan(&group, &key, &received, &processed)
+		if err != nil {
+			t.Fatalf("read row: %v", err)
+		}
+		if group != "test-group" || key != msg.UUID {
+			t.Fatalf("row (%q, %q), want (test-group, %q)", group, key, msg.UUID)
+		}
+		if received.Before(before) || processed.Before(received) ||
+			time.Since(processed) > time.Minute {
+			t.Fatalf("received_at %s, processed_at %s: not in order around now",
+				received, processed)
+		}
+	})
+}
