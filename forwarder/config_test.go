@@ -32,8 +32,8 @@ func TestDefaultsAreValid(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
-	if c.Topic != "outbox" || c.Shards != 1 || c.BatchSize != 500 || c.PollInterval != time.Second ||
-		c.PartitionKeyMetadata != "partition_key" || c.Mode != ModeBatch {
+	if c.Topic != "outbox" || c.Shards != 1 || c.BatchSize != 500 ||
+		c.PollInterval != time.Second || c.PartitionKeyMetadata != "partition_key" || c.Mode != ModeBatch {
 		t.Errorf("unexpected defaults %+v", c)
 	}
 }

@@ -91,7 +91,8 @@ type dialect interface {
 	ack(ctx context.Context, tx querier, topic, group string, pos position) error
 	// retain deletes up to limit rows older than age that every consumer
 	// group has acknowledged.
-	retain(ctx context.Context, q querier, topic string, age time.Duration, limit int) (int64, error)
+	retain(ctx context.Context, q querier, topic string, age time.Duration,
+		limit int) (int64, error)
 	// status measures a shard's backlog for the group.
 	status(ctx context.Context, q querier, topic, group string) (ShardStatus, error)
 	// name is the dialect's configuration name.

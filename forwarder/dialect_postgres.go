@@ -55,7 +55,8 @@ func (p postgres) probe(ctx context.Context, q querier, topic, group string) (bo
 	return ready, pending, nil
 }
 
-func (p postgres) lock(ctx context.Context, tx querier, topic, group string) (position, bool, error) {
+func (p postgres) lock(ctx context.Context, tx querier, topic,
+	group string) (position, bool, error) {
 	_, offs := p.tables(topic)
 	var pos position
 	var acked sql.NullInt64

@@ -32,8 +32,9 @@ func TestWakeDeliversBeforeThePoll(t *testing.T) {
 			cfg.PollInterval, cfg.DSN = slowPoll, "" // no LISTEN: only Wake
 			f := start(t, cfg)
 			waitIdle(t, f)
-			o, err := publisher.NewOutbox(publisher.OutboxConfig{Dialect: d, ForwarderTopic: e.topic,
-				Shards: e.shards, Notifier: f, DisablePostgresNotify: true}, nil)
+			o, err := publisher.NewOutbox(publisher.OutboxConfig{Dialect: d,
+				ForwarderTopic: e.topic, Shards: e.shards, Notifier: f,
+				DisablePostgresNotify: true}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

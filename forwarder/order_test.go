@@ -38,7 +38,9 @@ func testPerKeyOrder(t *testing.T, dialect string) {
 			n := tx*perTx + i
 			msgs[i] = msg(fmt.Sprintf("key-%d", n%keys), n)
 		}
-		inTx(t, e.db.DB, func(tx *sql.Tx) error { return e.outbox.Publish(ctx(t), tx, e.kafka, msgs...) })
+		inTx(t, e.db.DB, func(tx *sql.Tx) error {
+			return e.outbox.Publish(ctx(t), tx, e.kafka, msgs...)
+		})
 	}
 	got := consume(t, e.brokers, e.kafka, total, 90*time.Second)
 	seen := map[string]bool{}

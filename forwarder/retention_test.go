@@ -61,8 +61,8 @@ func insertGroup(dialect string) string {
 			(consumer_group, offset_acked, last_processed_transaction_id)
 			VALUES ($1, $2, $3::bigint::text::xid8)`
 	}
-	return "INSERT INTO `watermill_offsets_outbox` (consumer_group, offset_acked, offset_consumed)" +
-		" VALUES (?, ?, ?)"
+	return "INSERT INTO `watermill_offsets_outbox`" +
+		" (consumer_group, offset_acked, offset_consumed) VALUES (?, ?, ?)"
 }
 
 // rowPositions lists the outbox rows' offsets and transaction ids (the
