@@ -190,13 +190,13 @@ func (c Config) Validate() error {
 
 func (l LogLevels) validate() []error {
 	var errs []error
-	for name, v := range map[string]string{
-		"Received": l.Received, "Handled": l.Handled, "Failed": l.Failed,
-		"Retried": l.Retried, "Duplicate": l.Duplicate, "Poisoned": l.Poisoned,
+	for _, e := range []struct{ name, level string }{
+		{"Received", l.Received}, {"Handled", l.Handled}, {"Failed", l.Failed},
+		{"Retried", l.Retried}, {"Duplicate", l.Duplicate}, {"Poisoned", l.Poisoned},
 	} {
-		if _, ok := levels[v]; !ok {
+		if _, ok := levels[e.level]; !ok {
 			errs = append(errs, fmt.Errorf("router: config: log level %s %q: %w",
-				name, v, ErrUnknownLevel))
+				e.name, e.level, ErrUnknownLevel))
 		}
 	}
 	return errs
