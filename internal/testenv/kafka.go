@@ -7,8 +7,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-
-	"github.com/watermill-outbox/watermill-outbox/publisher/kafkatest"
+	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 // RealKafka reports whether KAFKA_BROKERS names a real cluster to test against.
@@ -21,12 +20,14 @@ func Kafka(t testing.TB) []string {
 	if RealKafka() {
 		return strings.Split(os.Getenv("KAFKA_BROKERS"), ",")
 	}
-	b, err := kafkatest.Start(kafkatest.Config{})
+	// The broker is started here directly rather than through
+	// publisher/kafkatest, so that internal/ imports nothing of the project.
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation())
 	if err != nil {
 		t.Fatalf("start embedded kafka: %v", err)
 	}
-	t.Cleanup(b.Close)
-	return b.Addrs()
+	t.Cleanup(c.Close)
+	return c.ListenAddrs()
 }
 
 // KafkaVersion is the protocol version tests speak, the project's default.
