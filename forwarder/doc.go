@@ -35,6 +35,12 @@
 // Rows of a shard are published in commit order (PostgreSQL: by transaction
 // id, as watermill-sql orders them; MySQL: by auto-increment offset).
 //
+// On PostgreSQL only rows of transactions older than every open transaction
+// are read (watermill-sql's rule), so a long transaction anywhere on the
+// server holds the outbox back; the blocked_by_open_transaction gauge and a
+// log line say so. docs/forwarder.md has the details, measured latencies and
+// known limits.
+//
 // # Wake-ups
 //
 // An idle forwarder polls every PollInterval with one cheap query per shard.
