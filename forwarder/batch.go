@@ -41,7 +41,9 @@ func (f *Forwarder) drainShard(ctx context.Context, topic string, wake <-chan st
 	bo := backoff{initial: f.cfg.BackoffInitial, max: f.cfg.BackoffMax}
 	held := backoff{initial: heldRetry, max: max(heldRetry, min(heldRetryMax, f.cfg.PollInterval))}
 	sent := sentRows{}
-	_ = f.dialect.ensureGroup(ctx, f.cfg.DB, topic, f.cfg.ConsumerGroup)
+	for !f.ensureGroup(ctx, topic) {
+		sleep(ctx.Done(), bo.wait())
+	}
 	for ctx.Err() == nil {
 		p, err := f.batch(ctx, topic, sent)
 		if err != nil {
@@ -59,6 +61,18 @@ func (f *Forwarder) drainShard(ctx context.Context, topic string, wake <-chan st
 			f.idle(ctx, wake, f.cfg.PollInterval)
 		}
 	}
+}
+
+// ensureGroup inserts the group's offsets row if it is missing; it reports
+// success, or true when ctx ended.
+func (f *Forwarder) ensureGroup(ctx context.Context, topic string) bool {
+	group := f.cfg.ConsumerGroup
+	err := f.dialect.ensureGroup(context.WithoutCancel(ctx), f.cfg.DB, topic, group)
+	if err != nil && ctx.Err() == nil {
+		f.dbLink.fail(err, watermill.LogFields{"topic": topic})
+		return false
+	}
+	return true
 }
 
 // idle waits for a wake-up, d or the end of ctx.
@@ -109,10 +123,7 @@ func (f *Forwarder) batch(parent context.Context, topic string, sent sentRows) (
 func (f *Forwarder) batchInTx(ctx context.Context, tx *sql.Tx, topic string,
 	sent sentRows) (bool, error) {
 	pos, ok, err := f.dialect.lock(ctx, tx, topic, f.cfg.ConsumerGroup)
-	if err != nil || !ok {
-		if err == nil { // held by another instance, or the row is missing
-			err = f.dialect.ensureGroup(ctx, f.cfg.DB, topic, f.cfg.ConsumerGroup)
-		}
+	if err != nil || !ok { // not ok: another instance holds the shard
 		return false, err
 	}
 	rows, err := f.dialect.read(ctx, tx, topic, pos, f.cfg.BatchSize)

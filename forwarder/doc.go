@@ -23,7 +23,7 @@
 //
 // ModeComponent is the plain composition: Watermill's components/forwarder
 // over a watermill-sql subscriber and a watermill-kafka publisher, one per
-// shard. It has none of the batch mode's dead-letter handling, metrics or
+// shard. It has none of the batch mode's dead-letter handling, counters or
 // wake-ups, and publishes one message per database transaction.
 //
 // # Guarantees
