@@ -55,12 +55,7 @@ func TestNotifyDeliversBeforeThePoll(t *testing.T) {
 	cfg.PollInterval = slowPoll
 	f := start(t, cfg)
 	waitIdle(t, f)
-	eventually(t, 10*time.Second, "the forwarder's LISTEN connection", func() bool {
-		var n int
-		err := e.db.DB.QueryRowContext(ctx(t), `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND query LIKE 'LISTEN%'`).Scan(&n)
-		return err == nil && n == 1
-	})
+	waitListening(t, e, 0)
 	e.publish(e.outbox, msg("k", 1))
 	if got := consume(t, e.brokers, e.kafka, 1, wakeWait); len(got) != 1 {
 		t.Fatalf("no record within %s of a notification", wakeWait)
@@ -119,4 +114,38 @@ func loggedBlocked(l *watermill.CaptureLoggerAdapter) bool {
 		}
 	}
 	return false
+}
+
+// TestSurvivesDroppedConnections: after every connection of the forwarder
+// to PostgreSQL is terminated (as in a database restart), it reconnects,
+// LISTEN included, and a notification again delivers before the poll.
+func TestSurvivesDroppedConnections(t *testing.T) {
+	e := newEnv(t, forwarder.DialectPostgres, 1, 1)
+	cfg := e.config()
+	cfg.PollInterval = slowPoll
+	f := start(t, cfg)
+	waitIdle(t, f)
+	old := waitListening(t, e, 0)
+	e.exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	waitListening(t, e, old)
+	e.publish(e.outbox, msg("k", 1))
+	if got := consume(t, e.brokers, e.kafka, 1, wakeWait); len(got) != 1 {
+		t.Fatalf("no record within %s after the connections were dropped", wakeWait)
+	}
+	eventually(t, 10*time.Second, "healthy again", func() bool { return f.Healthy() == nil })
+}
+
+// waitListening waits for the forwarder's LISTEN connection, other than
+// the backend old, and returns its backend pid.
+func waitListening(t *testing.T, e *env, old int) int {
+	t.Helper()
+	var pid int
+	eventually(t, 10*time.Second, "the forwarder's LISTEN connection", func() bool {
+		err := e.db.DB.QueryRowContext(ctx(t), `SELECT pid FROM pg_stat_activity
+			WHERE datname = current_database() AND query LIKE 'LISTEN%'
+			AND state = 'idle' AND pid <> $1`, old).Scan(&pid)
+		return err == nil
+	})
+	return pid
 }
