@@ -89,8 +89,9 @@ type dialect interface {
 	read(ctx context.Context, tx querier, topic string, after position, limit int) ([]row, error)
 	// ack stores pos as the group's position.
 	ack(ctx context.Context, tx querier, topic, group string, pos position) error
-	// retain deletes up to limit rows older than age that every consumer
-	// group has acknowledged.
+	// retain deletes rows older than age that every consumer group has
+	// acknowledged, among the limit first rows in key order (so each call
+	// does bounded work, and stops early at the first young rows).
 	retain(ctx context.Context, q querier, topic string, age time.Duration,
 		limit int) (int64, error)
 	// status measures a shard's backlog for the group.

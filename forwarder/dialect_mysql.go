@@ -98,13 +98,28 @@ func (m mysql) retain(ctx context.Context, q querier, topic string, age time.Dur
 	if !low.Valid {
 		return 0, nil
 	}
+	var upTo sql.NullInt64
+	err = q.QueryRowContext(ctx, "SELECT MAX(`offset`) FROM (SELECT `offset`, created_at FROM "+
+		msgs+" WHERE `offset` <= ? ORDER BY `offset` LIMIT ?) AS oldest"+
+		" WHERE created_at < NOW(6) - INTERVAL ? MICROSECOND",
+		low.Int64, limit, age.Microseconds()).Scan(&upTo)
+	if err != nil || !upTo.Valid {
+		return 0, wrapErr(err, "forwarder: find old rows of %q", topic)
+	}
 	res, err := q.ExecContext(ctx, "DELETE FROM "+msgs+" WHERE `offset` <= ?"+
-		" AND created_at < NOW(6) - INTERVAL ? MICROSECOND ORDER BY `offset` LIMIT ?",
-		low.Int64, age.Microseconds(), limit)
+		" AND created_at < NOW(6) - INTERVAL ? MICROSECOND", upTo.Int64, age.Microseconds())
 	if err != nil {
 		return 0, fmt.Errorf("forwarder: delete old rows of %q: %w", topic, err)
 	}
 	return res.RowsAffected()
+}
+
+// wrapErr wraps err with a formatted message, or returns nil for nil.
+func wrapErr(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
 func (m mysql) status(ctx context.Context, q querier, topic, group string) (ShardStatus, error) {

@@ -40,15 +40,19 @@ func (p postgres) ensureGroup(ctx context.Context, q querier, topic, group strin
 
 func (p postgres) probe(ctx context.Context, q querier, topic, group string) (bool, bool, error) {
 	msgs, offs := p.tables(topic)
+	// The first pending row in key order has the smallest transaction id:
+	// if it is not visible, none is. ORDER BY ... LIMIT 1 in a scalar
+	// subquery makes the planner walk the primary key.
 	var ready, pending bool
-	err := q.QueryRowContext(ctx, `WITH o AS (
-			SELECT last_processed_transaction_id AS t, COALESCE(offset_acked, 0) AS off
-			FROM `+offs+` WHERE consumer_group = $1)
-		SELECT EXISTS (SELECT 1 FROM `+msgs+` m, o
+	err := q.QueryRowContext(ctx, `WITH o AS (SELECT
+			COALESCE((SELECT last_processed_transaction_id FROM `+offs+`
+				WHERE consumer_group = $1), '0'::xid8) AS t,
+			COALESCE((SELECT offset_acked FROM `+offs+` WHERE consumer_group = $1), 0) AS off),
+		f AS (SELECT (SELECT m.transaction_id FROM `+msgs+` m
 			WHERE (m.transaction_id, m."offset") > (o.t, o.off)
-			AND m.transaction_id < pg_snapshot_xmin(pg_current_snapshot())),
-		EXISTS (SELECT 1 FROM `+msgs+` m, o WHERE (m.transaction_id, m."offset") > (o.t, o.off))`,
-		group).Scan(&ready, &pending)
+			ORDER BY m.transaction_id, m."offset" LIMIT 1) AS t FROM o)
+		SELECT f.t IS NOT NULL, COALESCE(f.t < pg_snapshot_xmin(pg_current_snapshot()), false)
+		FROM f`, group).Scan(&pending, &ready)
 	if err != nil {
 		return false, false, fmt.Errorf("forwarder: probe %q: %w", topic, err)
 	}
@@ -121,13 +125,13 @@ func (p postgres) retain(ctx context.Context, q querier, topic string, age time.
 	res, err := q.ExecContext(ctx, `WITH low AS (
 			SELECT last_processed_transaction_id AS t, COALESCE(offset_acked, 0) AS o
 			FROM `+offs+` ORDER BY 1, 2 LIMIT 1),
-		doomed AS (
+		oldest AS (
 			SELECT m.transaction_id, m."offset" FROM `+msgs+` m, low
 			WHERE (m.transaction_id, m."offset") <= (low.t, low.o)
-			AND m.created_at < LOCALTIMESTAMP - make_interval(secs => $1)
 			ORDER BY m.transaction_id, m."offset" LIMIT $2)
-		DELETE FROM `+msgs+` m USING doomed d
-		WHERE m.transaction_id = d.transaction_id AND m."offset" = d."offset"`,
+		DELETE FROM `+msgs+` m USING oldest d
+		WHERE m.transaction_id = d.transaction_id AND m."offset" = d."offset"
+		AND m.created_at < LOCALTIMESTAMP - make_interval(secs => $1)`,
 		age.Seconds(), limit)
 	if err != nil {
 		return 0, fmt.Errorf("forwarder: delete old rows of %q: %w", topic, err)
@@ -135,25 +139,36 @@ func (p postgres) retain(ctx context.Context, q querier, topic string, age time.
 	return res.RowsAffected()
 }
 
+// status reads the position first and then measures with it as parameters,
+// so the planner sees real values and scans only the pending part of the
+// primary key.
 func (p postgres) status(ctx context.Context, q querier, topic, group string) (ShardStatus, error) {
 	msgs, offs := p.tables(topic)
 	st := ShardStatus{Topic: topic}
-	var age float64
-	err := q.QueryRowContext(ctx, `WITH o AS (SELECT
-			COALESCE((SELECT last_processed_transaction_id FROM `+offs+`
-				WHERE consumer_group = $1), '0'::xid8) AS t,
-			COALESCE((SELECT offset_acked FROM `+offs+` WHERE consumer_group = $1), 0) AS off),
-		p AS (SELECT m.transaction_id, m.created_at FROM `+msgs+` m, o
-			WHERE (m.transaction_id, m."offset") > (o.t, o.off))
-		SELECT (SELECT count(*) FROM p),
-			COALESCE((SELECT EXTRACT(EPOCH FROM LOCALTIMESTAMP - min(created_at)) FROM p), 0),
-			COALESCE((SELECT transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
-				FROM p ORDER BY transaction_id LIMIT 1), false)`, group).
-		Scan(&st.Backlog, &age, &st.BlockedByOpenTx)
+	var pos position
+	var acked sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT last_processed_transaction_id, offset_acked FROM `+
+		offs+` WHERE consumer_group = $1`, group).Scan(&pos.TxID, &acked)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return st, fmt.Errorf("forwarder: status of %q: %w", topic, err)
+	}
+	pos.Offset = acked.Int64
+	var age sql.NullFloat64
+	var blocked sql.NullBool
+	err = q.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM `+msgs+` WHERE (transaction_id, "offset") > ($1, $2)),
+		(SELECT EXTRACT(EPOCH FROM LOCALTIMESTAMP - created_at) FROM `+msgs+`
+			WHERE (transaction_id, "offset") > ($1, $2)
+			ORDER BY transaction_id, "offset" LIMIT 1),
+		(SELECT transaction_id >= pg_snapshot_xmin(pg_current_snapshot()) FROM `+msgs+`
+			WHERE (transaction_id, "offset") > ($1, $2)
+			ORDER BY transaction_id, "offset" LIMIT 1)`, pos.TxID, pos.Offset).
+		Scan(&st.Backlog, &age, &blocked)
 	if err != nil {
 		return st, fmt.Errorf("forwarder: status of %q: %w", topic, err)
 	}
-	st.OldestPending = time.Duration(age * float64(time.Second))
+	st.OldestPending = time.Duration(max(age.Float64, 0) * float64(time.Second))
+	st.BlockedByOpenTx = blocked.Bool
 	return st, nil
 }
 

@@ -15,7 +15,8 @@ type ShardStatus struct {
 	// Backlog counts rows after the group's acknowledged position, including
 	// rows not yet visible because an older transaction is still open.
 	Backlog int64
-	// OldestPending is the age of the oldest row in Backlog (0 when empty).
+	// OldestPending is the age of the first row in Backlog, in reading order
+	// (0 when empty).
 	OldestPending time.Duration
 	// DeadLetters counts this shard's rows in DeadLetterTable.
 	DeadLetters int64
