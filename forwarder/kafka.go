@@ -116,15 +116,25 @@ func sendErrors(err error, msgs []*sarama.ProducerMessage) map[int]error {
 	}
 	var perrs sarama.ProducerErrors
 	if !errors.As(err, &perrs) {
-		for _, m := range msgs {
-			out[m.Metadata.(int)] = err
-		}
-		return out
+		return allFailed(msgs, err)
 	}
 	for _, pe := range perrs {
-		if idx, ok := pe.Msg.Metadata.(int); ok {
-			out[idx] = pe.Err
+		idx, ok := -1, pe.Msg != nil
+		if ok {
+			idx, ok = pe.Msg.Metadata.(int)
 		}
+		if !ok { // not a record of ours: trust none of the batch
+			return allFailed(msgs, pe.Err)
+		}
+		out[idx] = pe.Err
+	}
+	return out
+}
+
+func allFailed(msgs []*sarama.ProducerMessage, err error) map[int]error {
+	out := make(map[int]error, len(msgs))
+	for _, m := range msgs {
+		out[m.Metadata.(int)] = err
 	}
 	return out
 }
