@@ -3,9 +3,12 @@ package router
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/watermill-outbox/watermill-outbox/internal/sqldb"
 	"github.com/watermill-outbox/watermill-outbox/internal/sqldialect"
@@ -32,7 +35,7 @@ func newSQLBackend(ctx context.Context, cfg BackendConfig, b *Backend) error {
 	if err != nil {
 		return fmt.Errorf("publisher: %w", err)
 	}
-	b.Publisher = pub
+	b.Publisher = sqlPublisher{pub}
 	b.onClose(pub.Close)
 	sub, err := wsql.NewSubscriber(db, wsql.SubscriberConfig{
 		ConsumerGroup:    cfg.Config.Router.ConsumerGroup,
@@ -44,7 +47,7 @@ func newSQLBackend(ctx context.Context, cfg BackendConfig, b *Backend) error {
 	if err != nil {
 		return fmt.Errorf("subscriber: %w", err)
 	}
-	b.Subscriber = sub
+	b.Subscriber = sqlSubscriber{sub}
 	b.onClose(sub.Close)
 	b.ping = db.PingContext
 	return nil
@@ -64,4 +67,64 @@ func sqlBackendDB(ctx context.Context, cfg BackendConfig, b *Backend) (*sql.DB, 
 		return nil, fmt.Errorf("%w: %w", ErrBackendUnreachable, err)
 	}
 	return cfg.DB, nil
+}
+
+// schemaTries bounds how often a topic's tables are created when a
+// concurrent creation collides.
+const schemaTries = 3
+
+// schemaRace reports an error of PostgreSQL's CREATE TABLE IF NOT EXISTS
+// losing a race with the same statement in another session: the table, its
+// type or its index was created meanwhile. Trying again sees it.
+func schemaRace(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case "42P07", "23505", "42710": // duplicate_table, unique_violation, duplicate_object
+		return true
+	}
+	return false
+}
+
+// sqlPublisher creates a topic's tables on first use, like watermill-sql's
+// publisher, and tries again when that creation raced with a subscriber's.
+type sqlPublisher struct{ *wsql.Publisher }
+
+// Publish writes msgs to topic's table.
+func (p sqlPublisher) Publish(topic string, msgs ...*message.Message) error {
+	var err error
+	for i := 0; i < schemaTries; i++ {
+		if err = p.Publisher.Publish(topic, msgs...); err == nil || !schemaRace(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// sqlSubscriber is the subscriber counterpart of sqlPublisher.
+type sqlSubscriber struct{ *wsql.Subscriber }
+
+// Subscribe reads topic in the configured consumer group.
+func (s sqlSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	var err error
+	for i := 0; i < schemaTries; i++ {
+		var ch <-chan *message.Message
+		if ch, err = s.Subscriber.Subscribe(ctx, topic); err == nil || !schemaRace(err) {
+			return ch, err
+		}
+	}
+	return nil, err
+}
+
+// SubscribeInitialize creates topic's tables.
+func (s sqlSubscriber) SubscribeInitialize(topic string) error {
+	var err error
+	for i := 0; i < schemaTries; i++ {
+		if err = s.Subscriber.SubscribeInitialize(topic); err == nil || !schemaRace(err) {
+			return err
+		}
+	}
+	return err
 }

@@ -151,7 +151,18 @@ func toMessages(ctx context.Context, enc *publisher.EventPublisher, out []any) (
 		}
 		msgs = append(msgs, m)
 	}
-	return msgs, nil
+	return detach(msgs), nil
+}
+
+// detach gives returned messages a context that keeps its values but is
+// never cancelled: the router publishes them after the handler's attempt
+// (and its transaction context) ended, and publishers such as Redis's send
+// with the message context.
+func detach(msgs []*message.Message) []*message.Message {
+	for _, m := range msgs {
+		m.SetContext(context.WithoutCancel(m.Context()))
+	}
+	return msgs
 }
 
 // AddHandler registers a plain Watermill handler for topic, run inside the
@@ -165,13 +176,18 @@ func (r *Router) AddHandler(name, topic string, h message.NoPublishHandlerFunc) 
 }
 
 // AddPublishingHandler registers a plain Watermill handler whose returned
-// messages are published to publishTopic through the backend.
+// messages are published to publishTopic through the backend, after the
+// handler succeeded, each with its context detached from cancellation.
 func (r *Router) AddPublishingHandler(name, topic, publishTopic string, h message.HandlerFunc) error {
 	if err := r.claim(topic, name); err != nil {
 		return err
 	}
 	b := r.cfg.Backend
-	r.wr.AddHandler(name, topic, b.Subscriber, publishTopic, b.Publisher, h)
+	r.wr.AddHandler(name, topic, b.Subscriber, publishTopic, b.Publisher,
+		func(msg *message.Message) ([]*message.Message, error) {
+			out, err := h(msg)
+			return detach(out), err
+		})
 	return nil
 }
 

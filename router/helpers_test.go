@@ -62,21 +62,22 @@ func newRouter(t *testing.T, c router.Config) *router.Router {
 func run(t *testing.T, r *router.Router) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
+	stopped := make(chan struct{})
+	var runErr error
+	go func() { runErr = r.Run(ctx); close(stopped) }()
 	t.Cleanup(func() {
 		cancel()
 		_ = r.Close()
 		select {
-		case <-done:
+		case <-stopped:
 		case <-time.After(30 * time.Second):
 			t.Errorf("router did not stop within 30s")
 		}
 	})
 	select {
 	case <-r.Running():
-	case err := <-done:
-		t.Fatalf("router stopped at start: %v", err)
+	case <-stopped:
+		t.Fatalf("router stopped at start: %v", runErr)
 	case <-time.After(30 * time.Second):
 		t.Fatalf("router not running after 30s")
 	}

@@ -23,6 +23,9 @@ type OrderPlaced struct{ ID string }
 // OrderShipped is what the first handler publishes through the outbox.
 type OrderShipped struct{ ID string }
 
+// OrderBilled is what the first handler returns for the router to publish.
+type OrderBilled struct{ ID string }
+
 // backendCase builds one backend for the pipeline test.
 type backendCase struct {
 	name    string
@@ -79,7 +82,8 @@ func (s *shipped) get(id string) []string {
 }
 
 // TestPipelineOnEveryBackend runs publish -> handler with inbox -> outbox
-// -> forwarder -> second handler on every backend. The correlation id of
+// -> forwarder -> second handler on every backend; the first handler also
+// returns an event that the router publishes to a third handler. The correlation id of
 // the first message must reach the second handler through the outbox, a
 // redelivered copy of the first message must change nothing, and (where
 // the backend keeps messages) one published before the router started
@@ -92,12 +96,13 @@ func TestPipelineOnEveryBackend(t *testing.T) {
 
 func runPipeline(t *testing.T, bc backendCase) {
 	db := testenv.Open(t, bc.dialect)
-	placed, ship := testenv.Unique("placed_"), testenv.Unique("shipped_")
+	placed, ship, billed := testenv.Unique("placed_"), testenv.Unique("shipped_"),
+		testenv.Unique("billed_")
 	outboxTopic := testenv.Unique("outbox_")
 	bcfg := router.BackendConfig{Config: config.Default()}
 	c := baseConfig(nil, db)
 	bcfg.Config.Router.ConsumerGroup = c.Router.ConsumerGroup
-	bc.setup(t, &bcfg, db, []string{placed, ship, c.Inbox.PoisonTopic})
+	bc.setup(t, &bcfg, db, []string{placed, ship, billed, c.Inbox.PoisonTopic})
 	b, err := router.NewBackend(context.Background(), bcfg)
 	if err != nil {
 		t.Fatalf("backend: %v", err)
@@ -112,7 +117,7 @@ func runPipeline(t *testing.T, bc backendCase) {
 	}
 	seen := &shipped{seen: map[string][]string{}}
 	r := newRouter(t, c)
-	addPipelineHandlers(t, r, db, outboxTopic, placed, ship, seen)
+	addPipelineHandlers(t, r, db, outboxTopic, placed, ship, billed, seen)
 	startForwarder(t, db, b, outboxTopic)
 	run(t, r)
 	main, err := ev.NewMessage(ctxWithCorr("corr-main"), OrderPlaced{ID: "main"})
@@ -120,17 +125,22 @@ func runPipeline(t *testing.T, bc backendCase) {
 		t.Fatal(err)
 	}
 	publish(t, b.Publisher, placed, main)
-	checkShipped(t, seen, "main", "corr-main")
+	for _, id := range []string{"main", "billed-main"} {
+		checkShipped(t, seen, id, "corr-main")
+	}
 	if bc.early {
 		checkShipped(t, seen, "early", "corr-early")
+		checkShipped(t, seen, "billed-early", "corr-early")
 	}
 	publish(t, b.Publisher, placed, main.Copy())
 	waitFor(t, 30*time.Second, "duplicate skipped", func() bool {
 		return metricSum(t, c.Registry, "watermill_outbox_inbox_duplicate_total") >= 1
 	})
 	time.Sleep(300 * time.Millisecond) // a second outbox row would be forwarded by now
-	if got := seen.get("main"); len(got) != 1 {
-		t.Fatalf("main shipped %d times after a duplicate, want 1", len(got))
+	for _, id := range []string{"main", "billed-main"} {
+		if got := seen.get(id); len(got) != 1 {
+			t.Fatalf("%s seen %d times after a duplicate, want 1", id, len(got))
+		}
 	}
 }
 
@@ -149,7 +159,7 @@ func eventPublisher(t *testing.T, b *router.Backend) *publisher.EventPublisher {
 // addPipelineHandlers adds the handler that publishes OrderShipped through
 // the outbox in its inbox transaction, and the one that records it.
 func addPipelineHandlers(t *testing.T, r *router.Router, db *testenv.DB,
-	outboxTopic, placed, ship string, seen *shipped) {
+	outboxTopic, placed, ship, billed string, seen *shipped) {
 	t.Helper()
 	if err := publisher.Migrate(context.Background(), db.DB, db.Dialect, outboxTopic); err != nil {
 		t.Fatalf("migrate outbox: %v", err)
@@ -160,19 +170,27 @@ func addPipelineHandlers(t *testing.T, r *router.Router, db *testenv.DB,
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = router.Handle(r, "place", placed, func(ctx context.Context, e OrderPlaced) error {
-		tx, _ := inbox.TxFromContext(ctx)
-		ev, err := publisher.NewEventPublisher(ob.Publisher(tx), publisher.EventPublisherConfig{}, nil)
-		if err != nil {
-			return err
-		}
-		return ev.Publish(ctx, ship, OrderShipped(e))
-	})
+	err = router.HandleAndPublish(r, "place", placed, billed,
+		func(ctx context.Context, e OrderPlaced) ([]any, error) {
+			tx, _ := inbox.TxFromContext(ctx)
+			ev, err := publisher.NewEventPublisher(ob.Publisher(tx), publisher.EventPublisherConfig{}, nil)
+			if err != nil {
+				return nil, err
+			}
+			return []any{OrderBilled(e)}, ev.Publish(ctx, ship, OrderShipped(e))
+		})
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = router.Handle(r, "ship", ship, func(ctx context.Context, e OrderShipped) error {
 		seen.add(e.ID, publisher.CorrelationID(ctx))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = router.Handle(r, "bill", billed, func(ctx context.Context, e OrderBilled) error {
+		seen.add("billed-"+e.ID, publisher.CorrelationID(ctx))
 		return nil
 	})
 	if err != nil {
