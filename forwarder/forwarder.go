@@ -73,8 +73,8 @@ func New(cfg Config) (*Forwarder, error) {
 }
 
 // Run forwards rows until ctx is cancelled or Close is called, then lets
-// the batches in flight finish (each is either committed or rolled back) and
-// returns nil. Database and Kafka outages do not end Run: it backs off and
+// the batches in flight finish (each is either committed or rolled back),
+// closes the Kafka producer it created and returns nil. Database and Kafka outages do not end Run: it backs off and
 // retries, logging the outage once. It returns an error only when it cannot
 // start (ErrClosed, or creating the schema failed).
 func (f *Forwarder) Run(ctx context.Context) error {
@@ -82,6 +82,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		return ErrClosed
 	}
 	defer close(f.done)
+	defer func() { _ = f.producer.close() }()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
