@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,10 +123,32 @@ func waitVisible(t testing.TB, db *testenv.DB, n int) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d outbox rows visible after 30s: a transaction stays open", got, n)
+			t.Fatalf("only %d of %d outbox rows visible after 30s; open transactions: %s",
+				got, n, xminHolders(db))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// xminHolders describes the oldest transactions on the PostgreSQL server
+// that hold an xid, the ones that keep later outbox rows from readers.
+func xminHolders(db *testenv.DB) string {
+	rows, err := db.DB.Query(`SELECT datname, now() - xact_start, left(query, 60)
+		FROM pg_stat_activity WHERE backend_xid IS NOT NULL
+		ORDER BY xact_start LIMIT 3`)
+	if err != nil {
+		return err.Error()
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name, age, query string
+		if err := rows.Scan(&name, &age, &query); err != nil {
+			return err.Error()
+		}
+		out = append(out, fmt.Sprintf("%s open %s running %q", name, age, query))
+	}
+	return strings.Join(out, "; ")
 }
 
 func stopForwarder(t testing.TB, fwd runningForwarder) {
