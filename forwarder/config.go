@@ -178,11 +178,11 @@ func (c Config) validateTopics(bad func(string, ...any)) {
 		bad("shards %d must be between 1 and %d", c.Shards, publisher.MaxShards)
 	}
 	if err := publisher.ValidateTopic(c.Topic); err != nil {
-		bad("topic: %v", err)
+		bad("topic: %w", err)
 	}
 	if c.DeadLetterTopic != "" {
 		if err := publisher.ValidateKafkaTopic(c.DeadLetterTopic); err != nil {
-			bad("dead letter topic: %v", err)
+			bad("dead letter topic: %w", err)
 		}
 	}
 }
@@ -200,7 +200,7 @@ func (c Config) validateKafka(bad func(string, ...any)) {
 	}
 	if c.Kafka != nil {
 		if err := c.Kafka.Validate(); err != nil {
-			bad("kafka config: %v", err)
+			bad("kafka config: %w", err)
 		}
 	}
 }
