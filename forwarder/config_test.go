@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/watermill-outbox/watermill-outbox/config"
+	"github.com/watermill-outbox/watermill-outbox/publisher"
 )
 
 func TestValidateListsEveryProblem(t *testing.T) {
@@ -15,8 +16,8 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		PollInterval: -time.Second, DeadLetterTopic: "no spaces"}
 	c.setDefaults()
 	err := c.Validate()
-	if !errors.Is(err, ErrInvalidConfig) {
-		t.Fatalf("Validate() = %v, want ErrInvalidConfig", err)
+	if !errors.Is(err, ErrInvalidConfig) || !errors.Is(err, publisher.ErrInvalidTopic) {
+		t.Fatalf("Validate() = %v, want ErrInvalidConfig and publisher.ErrInvalidTopic", err)
 	}
 	for _, want := range []string{"db is nil", `dialect "oracle"`, "topic", "shards -1",
 		"brokers are empty", "batch size -5", "poll interval", "dead letter topic"} {
