@@ -12,6 +12,7 @@ import (
 
 	"github.com/watermill-outbox/watermill-outbox/config"
 	"github.com/watermill-outbox/watermill-outbox/logging"
+	"github.com/watermill-outbox/watermill-outbox/publisher"
 )
 
 // DefaultCloseTimeout bounds Close when config.Router.CloseTimeout is zero.
@@ -42,6 +43,13 @@ type Config struct {
 	DB *sql.DB
 	// Dialect of DB: "postgres" or "mysql". Required with DB.
 	Dialect string
+	// Outbox, with the inbox on, makes HandleAndPublish write the messages
+	// its handler returns into this outbox inside the inbox transaction,
+	// instead of leaving them to the router to publish after the commit.
+	// They are then sent exactly when the handler's writes commit (by the
+	// forwarder), where a publish after the commit that fails is lost: the
+	// redelivered message is skipped as a duplicate. Default: nil.
+	Outbox *publisher.Outbox
 	// SkipInboxMigration stops New from creating the inbox table (for
 	// deployments that run migrations separately). Default: false.
 	SkipInboxMigration bool

@@ -108,7 +108,8 @@ func Handle[T any](r *Router, name, topic string, fn func(ctx context.Context, e
 
 // HandleAndPublish registers fn like Handle and publishes what it returns to
 // publishTopic through the backend, after the handler (and its inbox
-// transaction) succeeded. Each returned value is a *message.Message, sent as
+// transaction) succeeded, or, with Config.Outbox and the inbox on, writes it
+// into the outbox inside the inbox transaction. Each returned value is a *message.Message, sent as
 // it is, or an event, encoded like publisher.EventPublisher does. Every one
 // carries the incoming correlation id. Watermill's event handlers return
 // only an error, so this variant is a plain router handler that decodes
@@ -133,8 +134,27 @@ func HandleAndPublish[T any](r *Router, name, topic, publishTopic string,
 			if err != nil {
 				return nil, err
 			}
-			return toMessages(ctx, enc, out)
+			msgs, err := toMessages(ctx, enc, out)
+			if err != nil {
+				return nil, err
+			}
+			return r.viaOutbox(ctx, publishTopic, msgs)
 		})
+}
+
+// viaOutbox writes msgs into Config.Outbox in the inbox transaction of ctx
+// and returns none for the router to publish; without an outbox or a
+// transaction it returns msgs unchanged.
+func (r *Router) viaOutbox(ctx context.Context, topic string, msgs []*message.Message) (
+	[]*message.Message, error) {
+	tx, ok := inbox.TxFromContext(ctx)
+	if r.cfg.Outbox == nil || !ok || len(msgs) == 0 {
+		return msgs, nil
+	}
+	if err := r.cfg.Outbox.Publish(ctx, tx, topic, msgs...); err != nil {
+		return nil, fmt.Errorf("router: write returned messages to the outbox: %w", err)
+	}
+	return nil, nil
 }
 
 func toMessages(ctx context.Context, enc *publisher.EventPublisher, out []any) (

@@ -2,6 +2,7 @@ package router_test
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -119,6 +120,79 @@ func checkCorrelation(t *testing.T, msgs []*message.Message, want map[string]str
 		}
 		if got := msg.Metadata.Get(publisher.MetadataCorrelationID); got != want[id] {
 			t.Errorf("message %s for order %q: correlation id %q, want %q", msg.UUID, id, got, want[id])
+		}
+	}
+}
+
+// TestReturnedMessagesThroughOutbox sets Config.Outbox: the messages a
+// HandleAndPublish handler returns must be written in the inbox
+// transaction (nothing is published before the forwarder runs), so an
+// attempt that fails after the handler returned leaves none behind, and
+// the message is forwarded exactly once.
+func TestReturnedMessagesThroughOutbox(t *testing.T) {
+	forDialects(t, func(t *testing.T, db *testenv.DB) {
+		b := gochannel(t)
+		c := baseConfig(b, db)
+		outboxTopic := testenv.Unique("outbox_")
+		c.Outbox = migratedOutbox(t, db, outboxTopic)
+		r := newRouter(t, c)
+		in, out := testenv.Unique("in_"), testenv.Unique("out_")
+		var attempts atomic.Int32
+		r.AddMiddleware("fail-first-attempt-late", func(h message.HandlerFunc) message.HandlerFunc {
+			return func(msg *message.Message) ([]*message.Message, error) {
+				res, err := h(msg)
+				if attempts.Add(1) == 1 {
+					return nil, errors.New("failed after the handler returned")
+				}
+				return res, err
+			}
+		})
+		err := router.HandleAndPublish(r, "ret", in, out,
+			func(_ context.Context, e OrderPlaced) ([]any, error) {
+				return []any{OrderShipped(e)}, nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, r)
+		m := newMsg(`{"ID":"r"}`)
+		m.Metadata.Set(publisher.MetadataCorrelationID, "corr-r")
+		publish(t, b.Publisher, in, m)
+		waitFor(t, 20*time.Second, "message processed", func() bool {
+			return metricSum(t, c.Registry, "watermill_outbox_inbox_processed_total") == 1
+		})
+		if n := countWithin(t, b.Subscriber, out, 300*time.Millisecond); n != 0 {
+			t.Fatalf("%d messages published by the router itself, want none", n)
+		}
+		startForwarder(t, db, b, outboxTopic)
+		checkCorrelation(t, collect(t, b.Subscriber, out, 1, 20*time.Second),
+			map[string]string{"r": "corr-r"})
+		if n := countWithin(t, b.Subscriber, out, 500*time.Millisecond); n != 1 || attempts.Load() != 2 {
+			t.Fatalf("%d messages forwarded after %d attempts, want 1 after 2", n, attempts.Load())
+		}
+	})
+}
+
+// countWithin subscribes to topic and counts what arrives within d.
+func countWithin(t *testing.T, sub message.Subscriber, topic string, d time.Duration) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	ch, err := sub.Subscribe(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for {
+		select {
+		case m, ok := <-ch:
+			if !ok {
+				return n
+			}
+			m.Ack()
+			n++
+		case <-ctx.Done():
+			return n
 		}
 	}
 }
