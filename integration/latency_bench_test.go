@@ -34,10 +34,12 @@ type latencyCase struct {
 // BenchmarkLatency publishes through the outbox, one transaction per
 // message at 50 msg/s for 10 s, and measures commit-to-Kafka latency: from
 // the return of COMMIT to the arrival at a sarama consumer. It reports
-// p50_ms, p99_ms and max_ms, then counts the SQL statements the idle
-// forwarder sends in 5 s (idle_stmts/s: every Exec, Query, Prepare, BEGIN,
-// COMMIT and ROLLBACK through database/sql; the LISTEN connection, which
-// only waits, is not counted).
+// p50_ms, p99_ms and max_ms, on PostgreSQL held_pct (the share of the run
+// in which transactions of other databases held outbox rows back from
+// every reader; see docs/benchmarks.md), then counts the SQL statements
+// the idle forwarder sends in 5 s (idle_stmts/s: every Exec, Query,
+// Prepare, BEGIN, COMMIT and ROLLBACK through database/sql; the LISTEN
+// connection, which only waits, is not counted).
 //
 // Cases: component is the plain composition (1 s poll); batch-listen is
 // ours woken by PostgreSQL LISTEN/NOTIFY alone, as when it runs in its own
@@ -84,10 +86,14 @@ func benchLatency(b *testing.B, dialect string, brokers []string, c latencyCase)
 		b.Fatalf("outbox: %v", err)
 	}
 	arrivals := consumeArrivals(b, brokers, topic)
+	held := watchHeldBack(b, tdb)
 	b.ResetTimer()
 	commits := publishSteadily(b, tdb.DB, outbox, topic)
 	lat := latencies(b, tdb, commits, arrivals)
 	b.StopTimer()
+	if dialect == "postgres" {
+		b.ReportMetric(held(), "held_pct")
+	}
 	b.ReportMetric(percentile(lat, 50), "p50_ms")
 	b.ReportMetric(percentile(lat, 99), "p99_ms")
 	b.ReportMetric(percentile(lat, 100), "max_ms")
@@ -95,6 +101,48 @@ func benchLatency(b *testing.B, dialect string, brokers []string, c latencyCase)
 	before := stmts.Load()
 	time.Sleep(idleWindow)
 	b.ReportMetric(float64(stmts.Load()-before)/idleWindow.Seconds(), "idle_stmts/s")
+}
+
+// watchHeldBack samples pg_stat_activity every 20 ms until the returned
+// function is called, which gives the share of samples (in percent) in
+// which a transaction of another database had held an xid for over 20 ms:
+// the time in which other sessions held outbox rows back from every
+// reader. It does nothing, and returns 0, on MariaDB.
+func watchHeldBack(b *testing.B, db *testenv.DB) func() float64 {
+	if db.Dialect != "postgres" {
+		return func() float64 { return 0 }
+	}
+	stop := make(chan struct{})
+	result := make(chan float64, 1)
+	go func() {
+		samples, held := 0, 0
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				result <- 100 * float64(held) / float64(max(samples, 1))
+				return
+			case <-tick.C:
+			}
+			var n int
+			err := db.DB.QueryRow(`SELECT count(*) FROM pg_stat_activity
+				WHERE backend_xid IS NOT NULL AND datname <> current_database()
+				AND now() - xact_start > interval '20 milliseconds'`).Scan(&n)
+			samples++
+			if err == nil && n > 0 {
+				held++
+			}
+		}
+	}()
+	var once sync.Once
+	var pct float64
+	finish := func() float64 {
+		once.Do(func() { close(stop); pct = <-result })
+		return pct
+	}
+	b.Cleanup(func() { finish() })
+	return finish
 }
 
 // publishSteadily commits one message per transaction at latencyRate for
