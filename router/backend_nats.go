@@ -87,7 +87,8 @@ func (p natsPublisher) Publish(topic string, msgs ...*message.Message) error {
 type natsSubscriber struct{ *wnats.Subscriber }
 
 // Subscribe reads topic's stream.
-func (s natsSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+func (s natsSubscriber) Subscribe(ctx context.Context, topic string) (
+	<-chan *message.Message, error) {
 	return s.Subscriber.Subscribe(ctx, natsName(topic))
 }
 

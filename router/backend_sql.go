@@ -107,7 +107,8 @@ func (p sqlPublisher) Publish(topic string, msgs ...*message.Message) error {
 type sqlSubscriber struct{ *wsql.Subscriber }
 
 // Subscribe reads topic in the configured consumer group.
-func (s sqlSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+func (s sqlSubscriber) Subscribe(ctx context.Context, topic string) (
+	<-chan *message.Message, error) {
 	var err error
 	for i := 0; i < schemaTries; i++ {
 		var ch <-chan *message.Message

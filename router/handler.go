@@ -91,7 +91,8 @@ func Handle[T any](r *Router, name, topic string, fn func(ctx context.Context, e
 		GenerateSubscribeTopic: func(cqrs.EventProcessorGenerateSubscribeTopicParams) (string, error) {
 			return topic, nil
 		},
-		SubscriberConstructor: func(cqrs.EventProcessorSubscriberConstructorParams) (message.Subscriber, error) {
+		SubscriberConstructor: func(cqrs.EventProcessorSubscriberConstructorParams) (
+			message.Subscriber, error) {
 			return r.cfg.Backend.Subscriber, nil
 		},
 		Marshaler: newDecoder[T](o.marshaler),
@@ -198,7 +199,8 @@ func (r *Router) AddHandler(name, topic string, h message.NoPublishHandlerFunc) 
 // AddPublishingHandler registers a plain Watermill handler whose returned
 // messages are published to publishTopic through the backend, after the
 // handler succeeded, each with its context detached from cancellation.
-func (r *Router) AddPublishingHandler(name, topic, publishTopic string, h message.HandlerFunc) error {
+func (r *Router) AddPublishingHandler(name, topic, publishTopic string,
+	h message.HandlerFunc) error {
 	if err := r.claim(topic, name); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -87,7 +88,7 @@ func (r *Router) serveMetrics() error {
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			r.cfg.Logger.Error("router: metrics endpoint stopped", err,
-				map[string]any{"address": addr})
+				watermill.LogFields{"address": addr})
 		}
 	}()
 	return nil

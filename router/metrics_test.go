@@ -57,7 +57,8 @@ func TestMetricsAndHealthEndpoint(t *testing.T) {
 		t.Fatalf("/metrics: status %d", code)
 	}
 	for _, want := range []string{
-		`watermill_outbox_router_handler_execution_time_seconds_count{handler_name="metered",success="true"} 2`,
+		`watermill_outbox_router_handler_execution_time_seconds_count{` +
+			`handler_name="metered",success="true"} 2`,
 		`watermill_outbox_inbox_processed_total{consumer_group="` + c.Router.ConsumerGroup +
 			`",handler="metered"} 2`,
 		`watermill_outbox_router_subscriber_messages_received_total`,

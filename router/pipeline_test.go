@@ -38,10 +38,7 @@ var backendCases = []backendCase{
 	{"kafka", "postgres", true, setupKafka},
 	{"sql-postgres", "postgres", true, setupSQL},
 	{"sql-mysql", "mysql", true, setupSQL},
-	{"gochannel", "postgres", true, func(_ *testing.T, c *router.BackendConfig, _ *testenv.DB, _ []string) {
-		c.Config.Router.Backend = "gochannel"
-		c.GoChannelPersistent = true
-	}},
+	{"gochannel", "postgres", true, setupGoChannel},
 	{"amqp", "postgres", false, setupAMQP},
 	{"nats", "postgres", true, setupNATS},
 	{"redis", "postgres", true, setupRedis},
@@ -54,6 +51,11 @@ func setupKafka(t *testing.T, c *router.BackendConfig, _ *testenv.DB, topics []s
 	}
 	c.Config.Router.Backend = "kafka"
 	c.Config.Kafka.Brokers = brokers
+}
+
+func setupGoChannel(_ *testing.T, c *router.BackendConfig, _ *testenv.DB, _ []string) {
+	c.Config.Router.Backend = "gochannel"
+	c.GoChannelPersistent = true
 }
 
 func setupSQL(_ *testing.T, c *router.BackendConfig, db *testenv.DB, _ []string) {

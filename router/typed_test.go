@@ -47,7 +47,8 @@ func checkDecodeFailure(t *testing.T, db *testenv.DB, wantAttempts string) {
 	if got.UUID != bad.UUID || string(got.Payload) != "{not json" {
 		t.Fatalf("poisoned %s %q, want the bad message", got.UUID, got.Payload)
 	}
-	mustContain(t, "poison reason", got.Metadata.Get(inbox.MetadataPoisonError), "cannot decode payload")
+	reason := got.Metadata.Get(inbox.MetadataPoisonError)
+	mustContain(t, "poison reason", reason, "cannot decode payload")
 	if a := got.Metadata.Get(inbox.MetadataPoisonAttempts); a != wantAttempts {
 		t.Errorf("poison attempts = %q, want %q (no retry)", a, wantAttempts)
 	}
@@ -98,7 +99,8 @@ func migratedOutbox(t *testing.T, db *testenv.DB, topic string) *publisher.Outbo
 	if err := publisher.Migrate(context.Background(), db.DB, db.Dialect, topic); err != nil {
 		t.Fatalf("migrate outbox: %v", err)
 	}
-	ob, err := publisher.NewOutbox(publisher.OutboxConfig{Dialect: db.Dialect, ForwarderTopic: topic}, nil)
+	ob, err := publisher.NewOutbox(
+		publisher.OutboxConfig{Dialect: db.Dialect, ForwarderTopic: topic}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,8 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.backend, "backend", "gochannel", "one of: "+strings.Join(router.Backends(), ", "))
+	flag.StringVar(&o.backend, "backend", "gochannel",
+		"one of: "+strings.Join(router.Backends(), ", "))
 	flag.StringVar(&o.dsn, "dsn", "", "database for the inbox (and the sql backend); "+
 		"postgres://... or user@tcp(host)/db for MySQL")
 	flag.StringVar(&o.brokers, "brokers", "", "Kafka brokers; empty starts an embedded broker")
@@ -166,7 +167,8 @@ func addHandlers(r *router.Router, placed, shipped string, seen *shipments) erro
 	})
 }
 
-func placeOrders(ctx context.Context, n int, b *router.Backend, topic string, seen *shipments) error {
+func placeOrders(ctx context.Context, n int, b *router.Backend, topic string,
+	seen *shipments) error {
 	ev, err := publisher.NewEventPublisher(b.Publisher, publisher.EventPublisherConfig{}, nil)
 	if err != nil {
 		return err
