@@ -34,16 +34,14 @@ func newAMQPBackend(ctx context.Context, cfg BackendConfig, b *Backend) error {
 	if err != nil {
 		return fmt.Errorf("publisher: %w", err)
 	}
-	b.Publisher = pub
-	b.onClose(pub.Close)
+	b.ownPublisher(pub)
 	sub, err := bounded(ctx, func() (*amqp.Subscriber, error) {
 		return amqp.NewSubscriber(c, cfg.Logger)
 	}, func(s *amqp.Subscriber) { _ = s.Close() })
 	if err != nil {
 		return fmt.Errorf("subscriber: %w", err)
 	}
-	b.Subscriber = sub
-	b.onClose(sub.Close)
+	b.ownSubscriber(sub)
 	b.ping = func(ctx context.Context) error { return dialCheck(ctx, u.Host) }
 	return nil
 }

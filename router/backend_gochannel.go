@@ -15,7 +15,7 @@ func newGoChannelBackend(_ context.Context, cfg BackendConfig, b *Backend) error
 		OutputChannelBuffer: 64,
 		Persistent:          cfg.GoChannelPersistent,
 	}, cfg.Logger)
-	b.Publisher, b.Subscriber = gc, gc
-	b.onClose(gc.Close)
+	b.ownPublisher(gc)
+	b.ownSubscriber(gc)
 	return nil
 }

@@ -28,8 +28,7 @@ func newKafkaBackend(ctx context.Context, cfg BackendConfig, b *Backend) error {
 		}
 		return err
 	}
-	b.Publisher = pub
-	b.onClose(pub.Close)
+	b.ownPublisher(pub)
 	sc, err := kafkaSubscriberConfig(cfg)
 	if err != nil {
 		return err
@@ -43,8 +42,7 @@ func newKafkaBackend(ctx context.Context, cfg BackendConfig, b *Backend) error {
 	if err != nil {
 		return fmt.Errorf("subscriber: %w", err)
 	}
-	b.Subscriber = sub
-	b.onClose(sub.Close)
+	b.ownSubscriber(sub)
 	b.ping = func(ctx context.Context) error { return dialAny(ctx, k.Brokers) }
 	return nil
 }

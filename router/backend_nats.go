@@ -45,8 +45,7 @@ func newNATSBackend(ctx context.Context, cfg BackendConfig, b *Backend) error {
 	if err != nil {
 		return fmt.Errorf("%w: publisher: %w", ErrBackendUnreachable, err)
 	}
-	b.Publisher = natsPublisher{pub}
-	b.onClose(pub.Close)
+	b.ownPublisher(natsPublisher{pub})
 	js.SubscribeOptions = []nats.SubOpt{nats.DeliverAll(), nats.AckExplicit()}
 	js.DurableCalculator = func(_, topic string) string { return natsName(group + "_" + topic) }
 	sub, err := wnats.NewSubscriber(wnats.SubscriberConfig{
@@ -57,8 +56,7 @@ func newNATSBackend(ctx context.Context, cfg BackendConfig, b *Backend) error {
 	if err != nil {
 		return fmt.Errorf("%w: subscriber: %w", ErrBackendUnreachable, err)
 	}
-	b.Subscriber = natsSubscriber{sub}
-	b.onClose(sub.Close)
+	b.ownSubscriber(natsSubscriber{sub})
 	b.ping = func(ctx context.Context) error { return dialCheck(ctx, u.Host) }
 	return nil
 }

@@ -32,8 +32,7 @@ func newRedisBackend(ctx context.Context, cfg BackendConfig, b *Backend) error {
 		_, _ = pc.Close(), sc.Close()
 		return fmt.Errorf("publisher: %w", err)
 	}
-	b.Publisher = pub
-	b.onClose(pub.Close)
+	b.ownPublisher(pub)
 	sub, err := redisstream.NewSubscriber(redisstream.SubscriberConfig{
 		Client:        sc,
 		ConsumerGroup: cfg.Config.Router.ConsumerGroup,
@@ -43,8 +42,7 @@ func newRedisBackend(ctx context.Context, cfg BackendConfig, b *Backend) error {
 		_ = sc.Close()
 		return fmt.Errorf("subscriber: %w", err)
 	}
-	b.Subscriber = sub
-	b.onClose(sub.Close)
+	b.ownSubscriber(sub)
 	b.ping = func(ctx context.Context) error { return pc.Ping(ctx).Err() }
 	return nil
 }

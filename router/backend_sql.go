@@ -35,8 +35,7 @@ func newSQLBackend(ctx context.Context, cfg BackendConfig, b *Backend) error {
 	if err != nil {
 		return fmt.Errorf("publisher: %w", err)
 	}
-	b.Publisher = sqlPublisher{pub}
-	b.onClose(pub.Close)
+	b.ownPublisher(sqlPublisher{pub})
 	sub, err := wsql.NewSubscriber(db, wsql.SubscriberConfig{
 		ConsumerGroup:    cfg.Config.Router.ConsumerGroup,
 		SchemaAdapter:    d.SchemaAdapter(),
@@ -47,8 +46,7 @@ func newSQLBackend(ctx context.Context, cfg BackendConfig, b *Backend) error {
 	if err != nil {
 		return fmt.Errorf("subscriber: %w", err)
 	}
-	b.Subscriber = sqlSubscriber{sub}
-	b.onClose(sub.Close)
+	b.ownSubscriber(sqlSubscriber{sub})
 	b.ping = db.PingContext
 	return nil
 }
