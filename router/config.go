@@ -79,6 +79,9 @@ type NamedMiddleware struct {
 // one is on by default) and sets the levels of the automatic message log.
 // None of these knobs exists in config.Router, so they live here.
 type MiddlewareConfig struct {
+	// DisableShutdownGrace cancels handlers in flight as soon as the router
+	// closes, instead of giving them up to CloseTimeout to finish.
+	DisableShutdownGrace bool
 	// DisableRecovery lets a handler panic crash the process.
 	DisableRecovery bool
 	// DisableCorrelation stops giving messages a correlation id.

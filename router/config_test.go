@@ -44,13 +44,14 @@ func TestMiddlewareOrder(t *testing.T) {
 		want []string
 	}{
 		{"inbox", func(c *router.Config) { c.DB, c.Dialect = db.DB, db.Dialect }, []string{
-			"correlation_id", "logging", "metrics", "inbox(retry+poison+tx)",
+			"shutdown_grace", "correlation_id", "logging", "metrics", "inbox(retry+poison+tx)",
 			"logging.attempt", "timeout", "panic_recovery", "audit", "user#2", "handler"}},
 		{"no inbox", nil, []string{
-			"correlation_id", "logging", "metrics", "poison_queue", "retry",
+			"shutdown_grace", "correlation_id", "logging", "metrics", "poison_queue", "retry",
 			"logging.attempt", "timeout", "panic_recovery", "audit", "user#2", "handler"}},
 		{"all off", func(c *router.Config) {
-			c.Middleware = router.MiddlewareConfig{DisableRecovery: true, DisableCorrelation: true,
+			c.Middleware = router.MiddlewareConfig{DisableShutdownGrace: true,
+				DisableRecovery: true, DisableCorrelation: true,
 				DisableLogging: true, DisableMetrics: true, DisableTimeout: true,
 				DisableRetry: true, DisablePoison: true}
 		}, []string{"audit", "user#2", "handler"}},

@@ -8,6 +8,7 @@
 //
 // Outermost first; each can be switched off in MiddlewareConfig:
 //
+//	shutdown_grace   lets handlers in flight finish within the close timeout
 //	correlation_id   gives the delivery a correlation id and puts it in ctx
 //	logging          received / handled / failed / duplicate / poisoned
 //	metrics          Watermill's handler metrics, one sample per delivery

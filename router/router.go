@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/components/metrics"
@@ -31,6 +32,7 @@ type Router struct {
 	server  *http.Server
 	srvAddr string
 	topics  map[string]string
+	closing atomic.Bool
 }
 
 // New checks cfg, fills in its defaults and builds the router with the
@@ -80,6 +82,9 @@ func (r *Router) install(ctx context.Context) error {
 	steps, err := r.cfg.chain(r.inbox, mm, r.events)
 	if err != nil {
 		return err
+	}
+	if !r.cfg.Middleware.DisableShutdownGrace {
+		steps = append([]step{{NameGrace, r.grace}}, steps...)
 	}
 	for _, s := range steps {
 		r.wr.AddMiddleware(s.m)
@@ -164,7 +169,7 @@ func (r *Router) Run(ctx context.Context) error {
 	if err := r.serveMetrics(); err != nil {
 		return err
 	}
-	err := r.wr.Run(ctx)
+	err := r.runUntil(ctx)
 	return errors.Join(err, r.stopMetrics())
 }
 
@@ -178,6 +183,7 @@ func (r *Router) Running() chan struct{} { return r.wr.Running() }
 // applied). It closes the subscribers and publishers the handlers use but
 // not the Backend's connections: close the Backend after the router.
 func (r *Router) Close() error {
+	r.closing.Store(true)
 	err := r.wr.Close()
 	return errors.Join(err, r.stopMetrics())
 }
