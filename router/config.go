@@ -71,7 +71,9 @@ type Config struct {
 // NamedMiddleware is a user middleware with the name shown in the logged
 // middleware order.
 type NamedMiddleware struct {
-	Name       string
+	// Name is shown in the logged order; empty becomes "user#<n>".
+	Name string
+	// Middleware is the Watermill handler middleware itself.
 	Middleware message.HandlerMiddleware
 }
 

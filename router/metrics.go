@@ -20,9 +20,10 @@ const healthTimeout = 2 * time.Second
 type Health struct {
 	// Running reports that the router runs its handlers.
 	Running bool `json:"running"`
-	// Backend names the backend, Addr its server.
+	// Backend names the backend.
 	Backend string `json:"backend"`
-	Addr    string `json:"addr"`
+	// Addr is the backend's server, password masked.
+	Addr string `json:"addr"`
 	// Reachable reports that the backend's server answered.
 	Reachable bool `json:"reachable"`
 	// Error says why the check failed, if it did.
