@@ -4,12 +4,17 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/watermill-outbox/watermill-outbox/inbox"
 	"github.com/watermill-outbox/watermill-outbox/internal/testenv"
+	"github.com/watermill-outbox/watermill-outbox/publisher"
 	"github.com/watermill-outbox/watermill-outbox/router"
 )
 
@@ -81,5 +86,42 @@ func TestSecondHandlerOnTopicRefused(t *testing.T) {
 	}
 	if err := r.AddHandler("b", "t", h); !errors.Is(err, router.ErrTopicTaken) {
 		t.Fatalf("second handler on one topic: err = %v, want ErrTopicTaken", err)
+	}
+}
+
+// TestUserMiddlewareAndPlugins checks that a plugin runs when the router
+// starts and that user middleware runs per attempt inside the standard
+// chain: it sees the inbox transaction and the correlation id.
+func TestUserMiddlewareAndPlugins(t *testing.T) {
+	db := testenv.Postgres(t)
+	b := gochannel(t)
+	c := baseConfig(b, db)
+	var plugged atomic.Bool
+	c.Plugins = []message.RouterPlugin{func(*message.Router) error { plugged.Store(true); return nil }}
+	r := newRouter(t, c)
+	seen := make(chan string, 4)
+	r.AddMiddleware("probe", func(h message.HandlerFunc) message.HandlerFunc {
+		return func(msg *message.Message) ([]*message.Message, error) {
+			_, tx := inbox.TxFromContext(msg.Context())
+			seen <- fmt.Sprintf("tx=%v corr=%s", tx, publisher.CorrelationID(msg.Context()))
+			return h(msg)
+		}
+	})
+	topic := testenv.Unique("user_")
+	add(t, r, topic, func(*message.Message) error { return nil })
+	run(t, r)
+	if !plugged.Load() {
+		t.Fatal("plugin did not run at start")
+	}
+	m := newMsg("x")
+	m.Metadata.Set(publisher.MetadataCorrelationID, "corr-u")
+	publish(t, b.Publisher, topic, m)
+	select {
+	case got := <-seen:
+		if got != "tx=true corr=corr-u" {
+			t.Fatalf("user middleware saw %q", got)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("user middleware not called within 20s")
 	}
 }
