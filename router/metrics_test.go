@@ -104,6 +104,7 @@ func TestHealthReportsUnreachableBackend(t *testing.T) {
 	rc.Metrics.Address = "127.0.0.1:0"
 	r := newRouter(t, rc)
 	topic := testenv.Unique("x_")
+	setupRedis(t, &router.BackendConfig{}, nil, []string{topic}) // removes the stream at the end
 	if err := r.AddHandler("x", topic, func(*message.Message) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
