@@ -36,6 +36,9 @@ type Forwarder struct {
 
 	wake     []chan struct{}
 	lastSend atomic.Int64 // unix nanoseconds of the last Kafka send
+	// sendFailing is set while the last batch sent had records Kafka did not
+	// confirm; only a later send, not a metadata check, clears it.
+	sendFailing atomic.Bool
 	started  atomic.Bool
 	running  atomic.Bool
 	closing  chan struct{}

@@ -74,12 +74,17 @@ func (f *Forwarder) watchKafka(ctx context.Context) {
 	}
 }
 
+// checkKafka asks Kafka for metadata. A good answer does not clear a failing
+// send: a broker can answer metadata while refusing writes (for example with
+// too few in-sync replicas), and the batch being retried will tell.
 func (f *Forwarder) checkKafka() {
 	if err := f.producer.check(); err != nil {
 		f.kafkaLink.fail(err, nil)
 		return
 	}
-	f.kafkaLink.ok(nil)
+	if !f.sendFailing.Load() {
+		f.kafkaLink.ok(nil)
+	}
 }
 
 // retainLoop deletes old acknowledged rows every RetentionInterval.

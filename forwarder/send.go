@@ -96,6 +96,7 @@ func (f *Forwarder) publish(topic string, msgs []*sarama.ProducerMessage, out *o
 		}
 	}
 	fields := watermill.LogFields{"topic": topic}
+	f.sendFailing.Store(out.firstErr != nil)
 	if out.firstErr != nil {
 		f.kafkaLink.fail(out.firstErr, fields)
 	} else {
