@@ -39,11 +39,11 @@ type Forwarder struct {
 	// sendFailing is set while the last batch sent had records Kafka did not
 	// confirm; only a later send, not a metadata check, clears it.
 	sendFailing atomic.Bool
-	started  atomic.Bool
-	running  atomic.Bool
-	closing  chan struct{}
-	done     chan struct{}
-	once     sync.Once
+	started     atomic.Bool
+	running     atomic.Bool
+	closing     chan struct{}
+	done        chan struct{}
+	once        sync.Once
 }
 
 // New checks the configuration, fills in defaults and builds a Forwarder.
