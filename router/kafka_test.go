@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/watermill-outbox/watermill-outbox/config"
@@ -31,9 +32,9 @@ func kafkaBackend(t *testing.T, brokers []string, group string) *router.Backend 
 // TestKafkaDefaultsLoseNothing checks the Kafka subscriber defaults: a
 // message published before the consumer group exists is read (oldest
 // offset); one that keeps failing is tried MaxAttempts times and poisoned;
-// and the offsets of handled and poisoned messages are committed, so a
-// second router of the same group receives neither again but does receive
-// what was published after.
+// and the offsets of handled and poisoned messages are committed (read
+// back from the cluster), so a second router of the same group receives
+// neither again but does receive what was published after.
 func TestKafkaDefaultsLoseNothing(t *testing.T) {
 	brokers := testenv.Kafka(t)
 	db := testenv.Postgres(t)
@@ -63,6 +64,9 @@ func TestKafkaDefaultsLoseNothing(t *testing.T) {
 			got[0].Metadata.Get(inbox.MetadataPoisonAttempts), bad.UUID)
 	}
 	waitFor(t, 30*time.Second, "good handled", func() bool { return calls1.Load() == 4 })
+	waitFor(t, 30*time.Second, "offsets committed", func() bool {
+		return committedOffset(t, brokers, group, topic) == 2
+	})
 	_ = r1.Close()
 
 	c.Backend = kafkaBackend(t, brokers, group)
@@ -88,4 +92,24 @@ func add(t *testing.T, r *router.Router, topic string, h message.NoPublishHandle
 	if err := r.AddHandler("h", topic, h); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// committedOffset reads the group's committed offset of partition 0.
+func committedOffset(t *testing.T, brokers []string, group, topic string) int64 {
+	t.Helper()
+	cfg := sarama.NewConfig()
+	cfg.Version = testenv.KafkaVersion
+	admin, err := sarama.NewClusterAdmin(brokers, cfg)
+	if err != nil {
+		t.Fatalf("kafka admin: %v", err)
+	}
+	defer admin.Close()
+	res, err := admin.ListConsumerGroupOffsets(group, map[string][]int32{topic: {0}})
+	if err != nil {
+		t.Fatalf("list offsets of %q: %v", group, err)
+	}
+	if b := res.GetBlock(topic, 0); b != nil {
+		return b.Offset
+	}
+	return -1
 }
