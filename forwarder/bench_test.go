@@ -151,5 +151,6 @@ func benchWait(brokers []string, topic string, n int64, wait time.Duration) erro
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return fmt.Errorf("topic %q: %d of %d records after %s (last error: %v)", topic, got, n, wait, err)
+	return fmt.Errorf("topic %q: %d of %d records after %s (last error: %v)",
+		topic, got, n, wait, err)
 }

@@ -42,7 +42,8 @@ func testBrokerDown(t *testing.T, impl string) {
 		t.Fatalf("start forwarder: %v", err)
 	}
 	defer stopForwarder(t, fwd)
-	if _, err := waitForRecords(context.Background(), brokers, topic, 100, 30*time.Second); err != nil {
+	ctx := context.Background()
+	if _, err := waitForRecords(ctx, brokers, topic, 100, 30*time.Second); err != nil {
 		t.Fatalf("first records: %v", err)
 	}
 	broker.signal(t, syscall.SIGKILL)
@@ -53,10 +54,12 @@ func testBrokerDown(t *testing.T, impl string) {
 	_, port, _ := net.SplitHostPort(addr)
 	p, _ := strconv.Atoi(port)
 	brokerProcess(t, p, dir)
-	requireSubset(t, acked, readTopic(t, brokers, topic, 30*time.Second), "rows acked before the outage")
+	afterRestart := readTopic(t, brokers, topic, 30*time.Second)
+	requireSubset(t, acked, afterRestart, "rows acked before the outage")
 	recs := waitForAll(t, brokers, topic, sent, 90*time.Second)
 	dups := checkRecords(t, recs, sent)
-	t.Logf("%d acknowledged before the outage, %d records, %d duplicates", len(acked), len(recs), dups)
+	t.Logf("%d acknowledged before the outage, %d records, %d duplicates",
+		len(acked), len(recs), dups)
 }
 
 // noAcksWhileDown samples the acknowledged rows shortly after the broker

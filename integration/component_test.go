@@ -59,7 +59,9 @@ func startComponent(db *stdsql.DB, dialect string, brokers []string) (*component
 		return nil, errors.Join(fmt.Errorf("forwarder: %w", err), sub.Close(), pub.Close())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &componentForwarder{fwd: fwd, sub: sub, pub: pub, cancel: cancel, done: make(chan error, 1)}
+	c := &componentForwarder{
+		fwd: fwd, sub: sub, pub: pub, cancel: cancel, done: make(chan error, 1),
+	}
 	go func() { c.done <- fwd.Run(ctx) }()
 	select {
 	case <-fwd.Running():

@@ -98,7 +98,8 @@ func checkRecords(t testing.TB, recs []record, sent map[string]string) int {
 	for _, r := range recs {
 		want, ok := sent[r.UUID]
 		if !ok {
-			t.Errorf("record %d/%d has uuid %q that was never committed", r.Partition, r.Offset, r.UUID)
+			t.Errorf("record %d/%d has uuid %q that was never committed",
+				r.Partition, r.Offset, r.UUID)
 			continue
 		}
 		if r.Payload != want {

@@ -89,7 +89,8 @@ func offsetColumn(dialect string) string {
 
 func storedEnvelopes(t *testing.T, db *testenv.DB) []fullEnvelope {
 	t.Helper()
-	rows, err := db.DB.Query("SELECT payload, metadata FROM watermill_outbox ORDER BY " + offsetColumn(db.Dialect))
+	q := "SELECT payload, metadata FROM watermill_outbox ORDER BY " + offsetColumn(db.Dialect)
+	rows, err := db.DB.Query(q)
 	if err != nil {
 		t.Fatalf("read outbox: %v", err)
 	}

@@ -31,7 +31,8 @@ func testForwarderKilled(t *testing.T, impl, dialect string) {
 		Impl: impl, Dialect: dialect, DSN: db.DSN, Brokers: brokers, BatchSize: 100,
 	}
 	first := forwarderProcess(t, spec)
-	if _, err := waitForRecords(context.Background(), brokers, topic, 1, 30*time.Second); err != nil {
+	ctx := context.Background()
+	if _, err := waitForRecords(ctx, brokers, topic, 1, 30*time.Second); err != nil {
 		t.Fatalf("first records: %v", err)
 	}
 	first.signal(t, syscall.SIGKILL)
