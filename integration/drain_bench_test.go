@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/ThreeDotsLabs/watermill"
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
 
 	"github.com/watermill-outbox/watermill-outbox/internal/testenv"
 )
@@ -30,7 +32,9 @@ const (
 // (x_component); batch-200000 its steady rate over batch-5000's
 // (x_5000_steady, 1.0 is perfectly flat); batch-5000 is drained five times
 // and reports medians. sarama-raw is the rate of bare sarama SendMessages
-// batches of 1,000, about the ceiling of any forwarder on this broker.
+// batches of 1,000, about the ceiling of any forwarder on this broker;
+// sql-noop-20000 reads the rows with the plain composition's SQL subscriber
+// and sends nothing, the ceiling its SQL side sets.
 func BenchmarkDrain(b *testing.B) {
 	brokers := separateBrokers(b)
 	b.Run("sarama-raw", func(b *testing.B) {
@@ -45,6 +49,9 @@ func benchDrainDialect(b *testing.B, dialect string, brokers []string) {
 	var component, small drainRates
 	b.Run(fmt.Sprintf("component-%d", backlogRef), func(b *testing.B) {
 		component = drainRate(b, implComponent, dialect, brokers, backlogRef)
+	})
+	b.Run(fmt.Sprintf("sql-noop-%d", backlogRef), func(b *testing.B) {
+		b.ReportMetric(sqlNoopRate(b, dialect, backlogRef), "msgs/s")
 	})
 	b.Run(fmt.Sprintf("batch-%d", backlogRef), func(b *testing.B) {
 		ours := drainRate(b, implBatch, dialect, brokers, backlogRef)
@@ -166,6 +173,43 @@ func waitVisible(t testing.TB, db *testenv.DB, n int) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// sqlNoopRate reads n outbox rows with a watermill-sql subscriber of default
+// settings and acknowledges each at once, sending nothing: the ceiling the
+// SQL side puts on the plain composition. It returns messages per second.
+func sqlNoopRate(b *testing.B, dialect string, n int) float64 {
+	db := testenv.Open(b, dialect)
+	migrateOutbox(b, db.DB, dialect)
+	fillOutbox(b, db.DB, dialect, "noop", n)
+	waitVisible(b, db, n)
+	settleTable(b, db)
+	b.ResetTimer()
+	start := time.Now()
+	sub, err := wsql.NewSubscriber(db.DB, wsql.SubscriberConfig{
+		SchemaAdapter:  schemaAdapter(dialect),
+		OffsetsAdapter: offsetsAdapter(dialect),
+	}, watermill.NopLogger{})
+	if err != nil {
+		b.Fatalf("sql subscriber: %v", err)
+	}
+	defer sub.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	msgs, err := sub.Subscribe(ctx, outboxTopic)
+	if err != nil {
+		b.Fatalf("subscribe: %v", err)
+	}
+	for got := 0; got < n; got++ {
+		select {
+		case m := <-msgs:
+			m.Ack()
+		case <-ctx.Done():
+			b.Fatalf("%d of %d rows read in time", got, n)
+		}
+	}
+	b.StopTimer()
+	return float64(n) / time.Since(start).Seconds()
 }
 
 // settleTable vacuums and analyzes the freshly filled outbox, as autovacuum
