@@ -15,7 +15,7 @@ test: vet
 
 ## bench: benchmarks, results as ratios against baselines run side by side.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m $(PKGS)
+	$(GO) test -p 1 -run '^$$' -bench . -benchtime 1x -timeout 30m $(PKGS)
 
 ## vet: gofmt and go vet over the module and the examples.
 vet:
