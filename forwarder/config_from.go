@@ -9,7 +9,7 @@ import (
 )
 
 // ConfigFrom builds a forwarder Config from the project configuration and an
-// open database (see internal/sqldb.Open): the outbox section, the SQL
+// open database (see publisher.OpenDB): the outbox section, the SQL
 // dialect and DSN (for LISTEN), the brokers and a sarama configuration made
 // by publisher.SaramaConfig. The caller may still set Mode, Logger,
 // Registerer and the other fields config.Config does not cover.

@@ -10,8 +10,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/watermill-outbox/watermill-outbox/internal/sqldb"
 	"github.com/watermill-outbox/watermill-outbox/internal/sqldialect"
+	"github.com/watermill-outbox/watermill-outbox/publisher"
 )
 
 // newSQLBackend builds the sql backend (PostgreSQL or MySQL/MariaDB) on
@@ -54,7 +54,7 @@ func newSQLBackend(ctx context.Context, cfg BackendConfig, b *Backend) error {
 // sqlBackendDB returns cfg.DB after a ping, or opens Config.SQL.
 func sqlBackendDB(ctx context.Context, cfg BackendConfig, b *Backend) (*sql.DB, error) {
 	if cfg.DB == nil {
-		db, err := sqldb.Open(ctx, cfg.Config.SQL)
+		db, err := publisher.OpenDB(ctx, cfg.Config.SQL)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrBackendUnreachable, err)
 		}

@@ -25,7 +25,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 
 	"github.com/watermill-outbox/watermill-outbox/config"
-	"github.com/watermill-outbox/watermill-outbox/internal/sqldb"
 	"github.com/watermill-outbox/watermill-outbox/logging"
 	"github.com/watermill-outbox/watermill-outbox/publisher"
 	"github.com/watermill-outbox/watermill-outbox/publisher/kafkatest"
@@ -118,7 +117,7 @@ func setup(ctx context.Context, o options) (config.Config, *sql.DB, func(), erro
 	if !strings.HasPrefix(o.dsn, "postgres") {
 		cfg.SQL.Dialect = "mysql"
 	}
-	db, err := sqldb.Open(ctx, cfg.SQL)
+	db, err := publisher.OpenDB(ctx, cfg.SQL)
 	if err != nil {
 		cleanup()
 		return cfg, nil, func() {}, err

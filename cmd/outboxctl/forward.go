@@ -15,7 +15,7 @@ import (
 
 	"github.com/watermill-outbox/watermill-outbox/config"
 	"github.com/watermill-outbox/watermill-outbox/forwarder"
-	"github.com/watermill-outbox/watermill-outbox/internal/sqldb"
+	"github.com/watermill-outbox/watermill-outbox/publisher"
 )
 
 const forwardLong = `Run the outbox forwarder until SIGINT or SIGTERM: it drains the outbox
@@ -70,7 +70,7 @@ func runForward(cmd *cobra.Command, opts forwardOptions) error {
 		return err
 	}
 	ctx := cmd.Context()
-	db, err := sqldb.Open(ctx, cfg.SQL)
+	db, err := publisher.OpenDB(ctx, cfg.SQL)
 	if err != nil {
 		return fmt.Errorf("forward: %w", err)
 	}

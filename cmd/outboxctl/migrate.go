@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/watermill-outbox/watermill-outbox/config"
-	"github.com/watermill-outbox/watermill-outbox/internal/sqldb"
 	"github.com/watermill-outbox/watermill-outbox/publisher"
 )
 
@@ -71,7 +70,7 @@ func runMigrate(cmd *cobra.Command, opts migrateOptions) error {
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), opts.timeout)
 	defer cancel()
-	db, err := sqldb.Open(ctx, cfg.SQL)
+	db, err := publisher.OpenDB(ctx, cfg.SQL)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/watermill-outbox/watermill-outbox/forwarder"
-	"github.com/watermill-outbox/watermill-outbox/internal/sqldb"
+	"github.com/watermill-outbox/watermill-outbox/publisher"
 )
 
 const statusLong = `Print, for each shard of the outbox (outbox.topic split into
@@ -48,7 +48,7 @@ func runStatus(cmd *cobra.Command, timeout time.Duration) error {
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 	defer cancel()
-	db, err := sqldb.Open(ctx, cfg.SQL)
+	db, err := publisher.OpenDB(ctx, cfg.SQL)
 	if err != nil {
 		return fmt.Errorf("status: %w", err)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
-	"github.com/watermill-outbox/watermill-outbox/config"
 	"github.com/watermill-outbox/watermill-outbox/internal/sqldialect"
 )
 
@@ -25,11 +24,27 @@ const PingTimeout = 10 * time.Second
 // ErrEmptyDSN is returned when the configuration names no database.
 var ErrEmptyDSN = errors.New("empty dsn")
 
+// Options says which database to open and how to size the pool.
+type Options struct {
+	// Dialect is "postgres" or "mysql".
+	Dialect string
+	// DSN is the driver's connection string, password included.
+	DSN string
+	// Display is the DSN as errors show it, with its password masked; the
+	// caller masks it, since this package knows no configuration types.
+	Display string
+	// MaxOpenConns, MaxIdleConns and ConnMaxLifetime size the pool as
+	// database/sql's setters of the same names do.
+	MaxOpenConns    int
+	MaxIdleConns    int
+	ConnMaxLifetime time.Duration
+}
+
 // Open opens a pool for cfg, applies its pool limits and pings the
-// database. Errors name the dialect and the DSN with its password masked.
+// database. Errors name the dialect and cfg.Display, never cfg.DSN.
 // For MySQL, parseTime=true is forced on, since the outbox tables hold
 // timestamps that must scan into time.Time.
-func Open(ctx context.Context, cfg config.SQL) (*sql.DB, error) {
+func Open(ctx context.Context, cfg Options) (*sql.DB, error) {
 	db, err := open(cfg)
 	if err != nil {
 		return nil, describe(cfg, err)
@@ -46,8 +61,8 @@ func Open(ctx context.Context, cfg config.SQL) (*sql.DB, error) {
 	return db, nil
 }
 
-func open(cfg config.SQL) (*sql.DB, error) {
-	dsn := cfg.DSN.Reveal()
+func open(cfg Options) (*sql.DB, error) {
+	dsn := cfg.DSN
 	if dsn == "" {
 		return nil, ErrEmptyDSN
 	}
@@ -76,6 +91,6 @@ func openMySQL(dsn string) (*sql.DB, error) {
 	return sql.OpenDB(conn), nil
 }
 
-func describe(cfg config.SQL, err error) error {
-	return fmt.Errorf("sqldb: %s database %q: %w", cfg.Dialect, cfg.RedactedDSN(), err)
+func describe(cfg Options, err error) error {
+	return fmt.Errorf("sqldb: %s database %q: %w", cfg.Dialect, cfg.Display, err)
 }
