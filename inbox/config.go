@@ -41,6 +41,16 @@ type Config struct {
 	Publisher message.Publisher
 	// Logger receives the inbox's logs. Default: watermill.NopLogger.
 	Logger watermill.LoggerAdapter
+	// OnEvent, when set, is called for every per-message event (processed,
+	// duplicate, retried, poisoned, failed; see EventKind) and replaces the
+	// inbox's own log line for it: with a hook the inbox writes no
+	// per-message lines, so a caller that logs events itself (as the router
+	// package does) logs each exactly once. Lines about the inbox as a whole
+	// (retention) still go to Logger. It is called synchronously on the
+	// delivery's goroutine, possibly from many goroutines at once, before
+	// the middleware returns; it must be quick and must not panic.
+	// Default: nil, events are logged to Logger.
+	OnEvent func(Event)
 	// Registerer registers the inbox metrics. Default: nil, the metrics are
 	// kept but not registered anywhere.
 	Registerer prometheus.Registerer

@@ -15,6 +15,7 @@ import (
 type delivery struct {
 	msg        *message.Message
 	group      string
+	topic      string
 	handler    string
 	fields     watermill.LogFields
 	receivedAt time.Time
@@ -23,12 +24,14 @@ type delivery struct {
 func (i *Inbox) newDelivery(msg *message.Message) *delivery {
 	ctx := msg.Context()
 	handler := message.HandlerNameFromCtx(ctx)
+	topic := message.SubscribeTopicFromCtx(ctx)
 	return &delivery{
 		msg:     msg,
 		group:   i.cfg.ConsumerGroup,
+		topic:   topic,
 		handler: handler,
 		fields: watermill.LogFields{
-			"topic":          message.SubscribeTopicFromCtx(ctx),
+			"topic":          topic,
 			"handler":        handler,
 			"message_uuid":   msg.UUID,
 			"correlation_id": middleware.MessageCorrelationID(msg),
@@ -79,8 +82,7 @@ func (i *Inbox) handle(msg *message.Message, h message.HandlerFunc) ([]*message.
 			return nil, i.giveUp(d, err, attempt)
 		}
 		i.metrics.retried.WithLabelValues(d.group, d.handler).Inc()
-		i.cfg.Logger.Debug("inbox: attempt failed, retrying",
-			d.withAttempt(attempt).Add(watermill.LogFields{"err": err.Error()}))
+		i.emit(d, EventRetried, attempt, err)
 		if err := sleep(msg.Context(), i.backoff(attempt)); err != nil {
 			return nil, fmt.Errorf("inbox: message %q: waiting to retry: %w", msg.UUID, err)
 		}
@@ -90,11 +92,11 @@ func (i *Inbox) handle(msg *message.Message, h message.HandlerFunc) ([]*message.
 func (i *Inbox) done(d *delivery, dup bool, attempt int) {
 	if dup {
 		i.metrics.duplicate.WithLabelValues(d.group, d.handler).Inc()
-		i.cfg.Logger.Debug("inbox: duplicate message skipped", d.withAttempt(attempt))
+		i.emit(d, EventDuplicate, attempt, nil)
 		return
 	}
 	i.metrics.processed.WithLabelValues(d.group, d.handler).Inc()
-	i.cfg.Logger.Trace("inbox: message processed", d.withAttempt(attempt))
+	i.emit(d, EventProcessed, attempt, nil)
 }
 
 // attempt runs one transaction: record the key, run the handler, commit.

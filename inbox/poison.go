@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 )
 
@@ -49,18 +47,18 @@ func (i *Inbox) giveUp(d *delivery, cause error, attempts int) error {
 		text = text[:maxErrorLen]
 	}
 	p.Metadata.Set(MetadataPoisonError, text)
-	p.Metadata.Set(MetadataPoisonTopic, message.SubscribeTopicFromCtx(d.msg.Context()))
+	p.Metadata.Set(MetadataPoisonTopic, d.topic)
 	p.Metadata.Set(MetadataPoisonHandler, d.handler)
 	p.Metadata.Set(MetadataPoisonAttempts, strconv.Itoa(attempts))
 	p.Metadata.Set(MetadataPoisonedAt, time.Now().UTC().Format(time.RFC3339Nano))
 	p.Metadata.Set(MetadataPoisonGroup, d.group)
-	fields := d.withAttempt(attempts).Add(watermill.LogFields{"poison_topic": i.cfg.PoisonTopic})
 	if err := i.cfg.Publisher.Publish(i.cfg.PoisonTopic, p); err != nil {
-		i.cfg.Logger.Error("inbox: cannot publish to poison topic, message nacked", err, fields)
-		return fmt.Errorf("inbox: message %q: publish to poison topic %q: %w (poisoned by: %w)",
+		err = fmt.Errorf("inbox: message %q: publish to poison topic %q: %w (poisoned by: %w)",
 			d.msg.UUID, i.cfg.PoisonTopic, err, cause)
+		i.emit(d, EventFailed, attempts, err)
+		return err
 	}
 	i.metrics.poisoned.WithLabelValues(d.group, d.handler).Inc()
-	i.cfg.Logger.Error("inbox: message poisoned", cause, fields)
+	i.emit(d, EventPoisoned, attempts, cause)
 	return nil
 }

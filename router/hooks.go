@@ -2,59 +2,27 @@ package router
 
 import (
 	"github.com/ThreeDotsLabs/watermill"
+
+	"github.com/watermill-outbox/watermill-outbox/inbox"
 )
 
-// The inbox logs its own per-message events. With the automatic log on,
-// the router gives the inbox an inboxLogger instead of its own logger: the
-// lines the router writes itself are turned into tracker updates and
-// dropped, so each event is logged once. The inbox's other lines (a poison
-// topic that cannot be written, retention) pass through unchanged.
-const (
-	inboxDuplicate = "inbox: duplicate message skipped"
-	inboxRetrying  = "inbox: attempt failed, retrying"
-	inboxPoisoned  = "inbox: message poisoned"
-	inboxProcessed = "inbox: message processed"
-)
-
-type inboxLogger struct {
-	watermill.LoggerAdapter
-	reg *registry
-}
-
-// Debug swallows the duplicate and retrying lines of tracked deliveries.
-func (l inboxLogger) Debug(msg string, fields watermill.LogFields) {
-	if t := l.reg.get(fields); t != nil {
-		switch msg {
-		case inboxDuplicate:
-			t.markDuplicate()
-			return
-		case inboxRetrying:
-			return
-		}
-	}
-	l.LoggerAdapter.Debug(msg, fields)
-}
-
-// Trace swallows the processed line of tracked deliveries.
-func (l inboxLogger) Trace(msg string, fields watermill.LogFields) {
-	if msg == inboxProcessed && l.reg.get(fields) != nil {
+// inboxEvent is the inbox's OnEvent hook when the automatic log is on. The
+// inbox then writes no per-message lines; the events that end a delivery
+// without an error (duplicate, poisoned) are recorded in the delivery's
+// tracker, found in the message context, and logged once by the outer
+// logging middleware. Processed, retried and failed need nothing here: the
+// logging middlewares see them from the handler's results.
+func inboxEvent(ev inbox.Event) {
+	t, ok := ev.Message.Context().Value(trackerKey{}).(*tracker)
+	if !ok {
 		return
 	}
-	l.LoggerAdapter.Trace(msg, fields)
-}
-
-// Error swallows the poisoned line of tracked deliveries.
-func (l inboxLogger) Error(msg string, err error, fields watermill.LogFields) {
-	if t := l.reg.get(fields); t != nil && msg == inboxPoisoned {
-		t.markPoisoned(err)
-		return
+	switch ev.Kind {
+	case inbox.EventDuplicate:
+		t.markDuplicate()
+	case inbox.EventPoisoned:
+		t.markPoisoned(ev.Err)
 	}
-	l.LoggerAdapter.Error(msg, err, fields)
-}
-
-// With keeps the hook on the derived logger.
-func (l inboxLogger) With(fields watermill.LogFields) watermill.LoggerAdapter {
-	return inboxLogger{LoggerAdapter: l.LoggerAdapter.With(fields), reg: l.reg}
 }
 
 // routerLogger is given to Watermill's router when the automatic log is on:

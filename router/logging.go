@@ -38,13 +38,12 @@ type warner interface {
 
 // eventLog writes the automatic message log.
 type eventLog struct {
-	logger  watermill.LoggerAdapter
-	levels  LogLevels
-	tracked *registry
+	logger watermill.LoggerAdapter
+	levels LogLevels
 }
 
 func newEventLog(logger watermill.LoggerAdapter, lv LogLevels) *eventLog {
-	return &eventLog{logger: logger, levels: lv, tracked: newRegistry()}
+	return &eventLog{logger: logger, levels: lv}
 }
 
 // emit writes one line at level; err, when set, goes into the error field.
@@ -94,14 +93,12 @@ func messageFields(msg *message.Message) watermill.LogFields {
 // Middleware is the outer part of the automatic log: it logs the received
 // line and, when the delivery is over, exactly one of handled, failed,
 // duplicate or poisoned. It leaves a tracker in the message context that
-// the attempt middleware and the inbox hook fill in.
+// the attempt middleware and the inbox's OnEvent hook (inboxEvent) fill in.
 func (l *eventLog) Middleware(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		fields := messageFields(msg)
 		l.emit(l.levels.Received, MsgReceived, nil, fields.Add(watermill.LogFields{"attempt": 0}))
 		t := &tracker{}
-		done := l.tracked.add(fields, t)
-		defer done()
 		orig := msg.Context()
 		msg.SetContext(context.WithValue(orig, trackerKey{}, t))
 		start := time.Now()

@@ -107,14 +107,14 @@ func (r *Router) newInbox(ctx context.Context) error {
 			return fmt.Errorf("router: migrate inbox: %w", err)
 		}
 	}
-	logger := c.Logger
-	if r.events != nil {
-		logger = inboxLogger{LoggerAdapter: c.Logger, reg: r.events.tracked}
-	}
-	ib, err := inbox.New(inbox.Config{
+	ic := inbox.Config{
 		Inbox: c.Inbox, DB: c.DB, Dialect: c.Dialect, Publisher: c.Backend.Publisher,
-		Logger: logger, Registerer: c.Registry,
-	})
+		Logger: c.Logger, Registerer: c.Registry,
+	}
+	if r.events != nil {
+		ic.OnEvent = inboxEvent
+	}
+	ib, err := inbox.New(ic)
 	if err != nil {
 		return fmt.Errorf("router: %w", err)
 	}
