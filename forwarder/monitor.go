@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
+
+	"github.com/watermill-outbox/watermill-outbox/logging"
 )
 
 // monitor refreshes the backlog gauges and the database health every
@@ -119,14 +121,11 @@ func (f *Forwarder) retain(ctx context.Context, topic string) (int64, error) {
 // held back by an older open PostgreSQL transaction.
 var ErrBlockedByOpenTx = errors.New("forwarder: pending rows blocked by an open transaction")
 
-// warner is implemented by loggers that have a warning level; Watermill's
-// LoggerAdapter has none, so warnings go to Error on other loggers.
-type warner interface {
-	Warn(msg string, fields watermill.LogFields)
-}
-
+// warn logs at warn level on loggers that have one (logging.WarnLogger);
+// Watermill's LoggerAdapter has none, so on other loggers the warning goes
+// to Error rather than logging.Warn's info fallback: a stall must not hide.
 func warn(l watermill.LoggerAdapter, msg string, err error, fields watermill.LogFields) {
-	if w, ok := l.(warner); ok {
+	if w, ok := l.(logging.WarnLogger); ok {
 		w.Warn(msg, fields.Add(watermill.LogFields{"err": err}))
 		return
 	}

@@ -25,8 +25,9 @@ var _ watermill.LoggerAdapter = (*Logger)(nil)
 // empty means info) in cfg.Format (text or json; empty means text), writing
 // to out, or to os.Stderr when out is nil. An unknown level or format is an
 // error wrapping ErrUnknownLevel or ErrUnknownFormat; when both are wrong,
-// both are reported. Watermill's adapter has no warn method, so at warn
-// only Error calls are written.
+// both are reported. At warn, only Warn and Error calls are written
+// (Watermill's adapter itself has no warn method: use Warn or the package
+// function Warn).
 func New(cfg config.Log, out io.Writer) (*Logger, error) {
 	level, lerr := parseLevel(cfg.Level)
 	formatter, ferr := parseFormat(cfg.Format)
@@ -84,6 +85,11 @@ func (l *Logger) Error(msg string, err error, fields watermill.LogFields) {
 	}
 	e.Error(msg)
 }
+
+// Warn logs msg at warn level with fields (and those added with With). It
+// makes Logger a WarnLogger; code holding a watermill.LoggerAdapter reaches
+// it through the package function Warn.
+func (l *Logger) Warn(msg string, fields watermill.LogFields) { l.with(fields).Warn(msg) }
 
 // Info logs msg at info level with fields.
 func (l *Logger) Info(msg string, fields watermill.LogFields) { l.with(fields).Info(msg) }

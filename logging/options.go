@@ -17,7 +17,7 @@ var ErrUnknownLevel = errors.New("unknown log level")
 var ErrUnknownFormat = errors.New("unknown log format")
 
 // levels maps the names accepted in config.Log.Level to logrus levels.
-// Watermill's adapter has no warn method, so at "warn" only errors show.
+// At "warn" only Warn and Error calls show.
 var levels = map[string]logrus.Level{
 	"trace": logrus.TraceLevel,
 	"debug": logrus.DebugLevel,

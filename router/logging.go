@@ -8,7 +8,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
-	"github.com/sirupsen/logrus"
 
 	"github.com/watermill-outbox/watermill-outbox/logging"
 )
@@ -29,12 +28,6 @@ const (
 	MsgDuplicate = "router: duplicate message skipped"
 	MsgPoisoned  = "router: message poisoned"
 )
-
-// warner is the optional level a LoggerAdapter may offer beyond the four of
-// watermill.LoggerAdapter.
-type warner interface {
-	Warn(msg string, fields watermill.LogFields)
-}
 
 // eventLog writes the automatic message log.
 type eventLog struct {
@@ -59,23 +52,9 @@ func (l *eventLog) emit(level, msg string, err error, fields watermill.LogFields
 	case "info":
 		l.logger.Info(msg, fields)
 	case "warn":
-		l.warn(msg, fields)
+		logging.Warn(l.logger, msg, fields)
 	case "error":
 		l.logger.Error(msg, err, fields)
-	}
-}
-
-// warn logs at warn level where the adapter can: through a Warn method, or
-// through logrus for the project's logging.Logger (fields added with With
-// are not carried then); other adapters get the line at info level.
-func (l *eventLog) warn(msg string, fields watermill.LogFields) {
-	switch lg := l.logger.(type) {
-	case warner:
-		lg.Warn(msg, fields)
-	case *logging.Logger:
-		lg.Logrus().WithFields(logrus.Fields(fields)).Warn(msg)
-	default:
-		l.logger.Info(msg, fields.Add(watermill.LogFields{"severity": "warn"}))
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/watermill-outbox/watermill-outbox/config"
@@ -180,7 +181,7 @@ func TestAutomaticLoggingFailed(t *testing.T) {
 	logger, buf := jsonLogger(t)
 	b := gochannel(t)
 	c := baseConfig(b, nil)
-	c.Logger = logger
+	c.Logger = logger.With(watermill.LogFields{"service": "orders"})
 	c.Inbox.MaxAttempts = 1
 	c.Middleware.DisablePoison = true
 	r := newRouter(t, c)
@@ -200,6 +201,11 @@ func TestAutomaticLoggingFailed(t *testing.T) {
 	publish(t, b.Publisher, topic, m)
 	waitLines(t, buf, m.UUID, 4)
 	checkEvents(t, buf, m.UUID, topic, received, failed, received, handled)
+	for _, l := range buf.of(t, m.UUID) {
+		if l["msg"] == router.MsgFailed && l["service"] != "orders" {
+			t.Errorf("warn line %v lost the logger's With fields", l)
+		}
+	}
 }
 
 // waitLines waits until n router-level lines about uuid were written.
