@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -64,6 +65,11 @@ func benchDrainDialect(b *testing.B, dialect string, brokers []string) {
 			b.ReportMetric(ours.whole/component.whole, "x_component")
 		}
 	})
+	if os.Getenv(envComponentFlat) != "" {
+		b.Run(fmt.Sprintf("component-flat-%d", componentFlatRows), func(b *testing.B) {
+			benchComponentFlat(b, dialect, brokers)
+		})
+	}
 	var runsLarge []drainRates
 	b.Run(fmt.Sprintf("batch-%d", backlogSmall), func(b *testing.B) {
 		var runs []drainRates

@@ -110,3 +110,28 @@ func unitSuffix(unit, s string) string {
 	}
 	return unit + "_" + s
 }
+
+// envComponentFlat, when set, adds a component-flat leaf per dialect to
+// BenchmarkDrain: the plain composition's windows at a 5,000-row and a
+// 100,000-row backlog, showing what x_5000_steady reads for a forwarder
+// that slows with the backlog. It takes about a minute per dialect, so it
+// is off by default.
+const envComponentFlat = "DRAIN_COMPONENT_FLAT"
+
+// componentFlatRows is component-flat's large backlog.
+const componentFlatRows = 100000
+
+// benchComponentFlat drains 5,000 and then 100,000 rows once each with the
+// plain composition and reports the same window metrics as batch-5000 and
+// batch-200000: the 5,000-row window, the median window of the first
+// quarter of the large drain, that of its last quarter, and their ratio.
+func benchComponentFlat(b *testing.B, dialect string, brokers []string) {
+	small := drainOnce(b, implComponent, dialect, brokers, backlogSmall, true)
+	large := drainOnce(b, implComponent, dialect, brokers, componentFlatRows, true)
+	n := len(large.windows)
+	high := median(large.windows[:n/4])
+	b.ReportMetric(small.windows[0], "win_5000_msgs/s")
+	b.ReportMetric(high, "win_msgs/s")
+	b.ReportMetric(median(large.windows[n-n/4:]), "win_late_msgs/s")
+	b.ReportMetric(high/small.windows[0], "x_5000_steady")
+}
