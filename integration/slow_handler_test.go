@@ -28,6 +28,8 @@ type slowRig struct {
 	outbox  *publisher.Outbox
 	inbox   *inbox.Inbox
 	sent    map[string]string
+	// deaf makes the handlers sleep through the end of their context.
+	deaf bool
 }
 
 // newSlowRig builds the rig on a fresh database of dialect; txTimeout
@@ -87,12 +89,17 @@ type handlerRun struct {
 }
 
 // slowHandler keeps the inbox transaction open for d, or until the
-// transaction's context ends, whichever comes first. It closes inside once
-// it runs.
-func slowHandler(d time.Duration, inside chan<- struct{}, run *handlerRun) message.HandlerFunc {
+// transaction's context ends, whichever comes first; a deaf one sleeps d
+// whatever happens. It closes inside once it runs.
+func slowHandler(d time.Duration, deaf bool, inside chan<- struct{},
+	run *handlerRun) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		_, run.inserted = inbox.TxFromContext(msg.Context())
 		close(inside)
+		if deaf {
+			time.Sleep(d)
+			return nil, nil
+		}
 		select {
 		case <-time.After(d):
 			return nil, nil
@@ -121,7 +128,7 @@ func (r *slowRig) publishDuring(t testing.TB, d time.Duration) measurement {
 	var run handlerRun
 	go func() {
 		defer close(finished)
-		h := r.inbox.Middleware(slowHandler(d, inside, &run))
+		h := r.inbox.Middleware(slowHandler(d, r.deaf, inside, &run))
 		_, run.err = h(message.NewMessage(watermill.NewUUID(), []byte("slow")))
 		run.end = time.Now()
 	}()
@@ -213,6 +220,7 @@ func TestSlowHandlerHoldsBackForwarding(t *testing.T) {
 		r.checkDelivered(t)
 	})
 	t.Run("postgres/tx_timeout_releases", testTxTimeoutReleases)
+	t.Run("postgres/tx_timeout_deaf_handler", testTxTimeoutDeafHandler)
 	t.Run("mysql/not_held", func(t *testing.T) {
 		r := newSlowRig(t, "mysql", 30*time.Second)
 		m := r.publishDuring(t, d)
@@ -245,6 +253,34 @@ func testTxTimeoutReleases(t *testing.T) {
 	if limit := timeout + time.Second; m.arrival > limit {
 		t.Errorf("message arrived %s after commit with a %s TxTimeout; want within %s, "+
 			"well before the handler's %s", m.arrival, timeout, limit, d)
+	}
+	r.checkDelivered(t)
+}
+
+// testTxTimeoutDeafHandler: a handler that ignores its context and sleeps
+// 1s under a 200ms TxTimeout does not hold the outbox back either, because
+// database/sql rolls a transaction back when its context ends.
+func testTxTimeoutDeafHandler(t *testing.T) {
+	const (
+		timeout = 200 * time.Millisecond
+		d       = time.Second
+	)
+	r := newSlowRig(t, "postgres", timeout)
+	r.deaf = true
+	m := r.publishDuring(t, d)
+	if !m.run.inserted || m.run.byCtx {
+		t.Errorf("handler saw tx %v, stopped by its context %v; want true, false",
+			m.run.inserted, m.run.byCtx)
+	}
+	if m.handlerEnd < d*8/10 {
+		t.Errorf("deaf handler ended %s after commit, want after its %s sleep", m.handlerEnd, d)
+	}
+	if n := r.inboxRows(t); n != 0 {
+		t.Errorf("inbox holds %d committed rows after the timed-out attempt, want 0", n)
+	}
+	if m.arrival >= m.handlerEnd {
+		t.Errorf("message arrived %s after commit, not before the deaf handler ended at %s",
+			m.arrival, m.handlerEnd)
 	}
 	r.checkDelivered(t)
 }
