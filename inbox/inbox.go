@@ -55,7 +55,7 @@ type Inbox struct {
 	metrics *metrics
 	keyOf   KeyFunc
 
-	insertSQL  string
+	insert     *insertStmt
 	cleanupSQL string
 }
 
@@ -76,7 +76,7 @@ func New(cfg Config) (*Inbox, error) {
 		dialect:    d,
 		metrics:    m,
 		keyOf:      keyFunc(cfg),
-		insertSQL:  d.insert(cfg.Table),
+		insert:     newInsertStmt(cfg.DB, d, cfg.Table),
 		cleanupSQL: d.cleanup(cfg.Table),
 	}, nil
 }
@@ -101,4 +101,15 @@ func TxFromContext(ctx context.Context) (*sql.Tx, bool) {
 // calls it; tests of handlers can use it to run a handler outside it.
 func ContextWithTx(ctx context.Context, tx *sql.Tx) context.Context {
 	return context.WithValue(ctx, txKey{}, tx)
+}
+
+// Close releases the statement the Inbox prepared on the database. The
+// Inbox can still be used afterwards; it prepares the statement again. Close
+// does not close the database; closing the database releases the statement
+// as well.
+func (i *Inbox) Close() error {
+	if err := i.insert.close(); err != nil {
+		return fmt.Errorf("inbox: close prepared insert: %w", err)
+	}
+	return nil
 }

@@ -138,7 +138,7 @@ func (i *Inbox) attempt(d *delivery, h message.HandlerFunc, key string, n int) (
 // BenchmarkInboxOverhead and docs/inbox.md).
 func (i *Inbox) record(ctx context.Context, tx *sql.Tx, group, key string,
 	receivedAt time.Time) (bool, error) {
-	res, err := tx.ExecContext(ctx, i.insertSQL, group, key, receivedAt, time.Now().UTC())
+	res, err := i.insert.exec(ctx, tx, group, key, receivedAt, time.Now().UTC())
 	if err != nil {
 		return false, i.dbError("record key", key, err)
 	}
