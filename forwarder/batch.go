@@ -88,9 +88,10 @@ func (f *Forwarder) idle(ctx context.Context, wake <-chan struct{}, d time.Durat
 
 // batch forwards up to BatchSize rows of one shard in one transaction. It
 // runs to its end even when ctx is cancelled meanwhile, so shutdown never
-// leaves half a batch.
+// leaves half a batch; BatchTimeout bounds it instead.
 func (f *Forwarder) batch(parent context.Context, topic string, sent sentRows) (pass, error) {
-	ctx := context.WithoutCancel(parent)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), f.cfg.BatchTimeout)
+	defer cancel()
 	fields := watermill.LogFields{"topic": topic}
 	ready, pending, err := f.dialect.probe(ctx, f.cfg.DB, topic, f.cfg.ConsumerGroup)
 	if err != nil {

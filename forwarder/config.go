@@ -99,6 +99,13 @@ type Config struct {
 	BackoffInitial time.Duration
 	// BackoffMax caps the wait between failed batches. Default: 30s.
 	BackoffMax time.Duration
+	// BatchTimeout bounds one batch: its probe, its transaction and the
+	// Kafka send inside it. A batch that runs out of time is rolled back
+	// and retried after a backoff, so a hung database connection cannot
+	// stall a shard for ever; records Kafka confirmed in it are sent again
+	// (at-least-once). Keep it above the producer's own worst case (its
+	// retries times its timeouts). Default: 2m.
+	BatchTimeout time.Duration
 
 	// Retention is how long forwarded rows are kept before deletion; 0 keeps
 	// them forever. Rows not yet acknowledged by every consumer group in the
@@ -136,6 +143,7 @@ func (c *Config) setDefaults() {
 	setDefault(&c.PollInterval, time.Second)
 	setDefault(&c.BackoffInitial, 100*time.Millisecond)
 	setDefault(&c.BackoffMax, 30*time.Second)
+	setDefault(&c.BatchTimeout, 2*time.Minute)
 	setDefault(&c.RetentionBatch, 1000)
 	setDefault(&c.RetentionInterval, time.Minute)
 	setDefault(&c.MetricsInterval, 10*time.Second)
@@ -209,10 +217,10 @@ func (c Config) validateNumbers(bad func(string, ...any)) {
 	positive := map[string]time.Duration{
 		"poll interval": c.PollInterval, "backoff initial": c.BackoffInitial,
 		"backoff max": c.BackoffMax, "retention interval": c.RetentionInterval,
-		"metrics interval": c.MetricsInterval,
+		"metrics interval": c.MetricsInterval, "batch timeout": c.BatchTimeout,
 	}
 	for _, name := range []string{"poll interval", "backoff initial", "backoff max",
-		"retention interval", "metrics interval"} {
+		"retention interval", "metrics interval", "batch timeout"} {
 		if positive[name] <= 0 {
 			bad("%s %s must be positive", name, positive[name])
 		}
