@@ -67,7 +67,9 @@ func (f *Forwarder) drainShard(ctx context.Context, topic string, wake <-chan st
 // success, or true when ctx ended.
 func (f *Forwarder) ensureGroup(ctx context.Context, topic string) bool {
 	group := f.cfg.ConsumerGroup
-	err := f.dialect.ensureGroup(context.WithoutCancel(ctx), f.cfg.DB, topic, group)
+	bounded, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.cfg.BatchTimeout)
+	defer cancel()
+	err := f.dialect.ensureGroup(bounded, f.cfg.DB, topic, group)
 	if err != nil && ctx.Err() == nil {
 		f.dbLink.fail(err, watermill.LogFields{"topic": topic})
 		return false
