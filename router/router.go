@@ -180,10 +180,14 @@ func (r *Router) Running() chan struct{} { return r.wr.Running() }
 // flight get up to config.Router.CloseTimeout to finish, and a message whose
 // handler did not finish is not acknowledged, so the backend delivers it
 // again (an inbox transaction cut short is rolled back, never half
-// applied). It closes the subscribers and publishers the handlers use but
-// not the Backend's connections: close the Backend after the router.
+// applied). It closes the subscribers and publishers the handlers use and
+// releases the inbox's prepared statement, but not the Backend's
+// connections or the database: close those after the router.
 func (r *Router) Close() error {
 	r.closing.Store(true)
 	err := r.wr.Close()
+	if r.inbox != nil {
+		err = errors.Join(err, r.inbox.Close())
+	}
 	return errors.Join(err, r.stopMetrics())
 }
