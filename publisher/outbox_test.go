@@ -179,6 +179,12 @@ func TestOutboxCancelledContextWritesNothing(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Publish with cancelled ctx = %v, want context.Canceled", err)
 		}
+		if err := tx.Commit(); err != nil {
+			t.Fatalf("commit after cancelled publish: %v", err)
+		}
+		if rows := readOutbox(t, db, dialect, "outbox"); len(rows) != 0 {
+			t.Fatalf("cancelled publish left %d rows", len(rows))
+		}
 	})
 }
 
