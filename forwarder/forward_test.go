@@ -4,11 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/watermill-outbox/watermill-outbox/internal/testenv"
-	"github.com/watermill-outbox/watermill-outbox/publisher"
 )
 
 func TestForwardsExactlyTheCommittedMessages(t *testing.T) {
@@ -32,32 +30,7 @@ func testForwardsCommitted(t *testing.T, dialect string) {
 	_ = tx.Rollback()
 	cfg := e.config()
 	f := start(t, cfg)
-	got := consume(t, e.brokers, e.kafka, len(sent), 20*time.Second)
-	if len(got) != len(sent) {
-		t.Fatalf("got %d records, want %d", len(got), len(sent))
-	}
-	byUUID := map[string]*message.Message{}
-	for _, m := range sent {
-		byUUID[m.UUID] = m
-	}
-	for _, r := range got {
-		want, ok := byUUID[header(r, kafka.UUIDHeaderKey)]
-		if !ok {
-			t.Fatalf("unexpected record uuid %q", header(r, kafka.UUIDHeaderKey))
-		}
-		delete(byUUID, want.UUID)
-		if string(r.Value) != string(want.Payload) {
-			t.Errorf("payload %q, want %q", r.Value, want.Payload)
-		}
-		for k, v := range want.Metadata {
-			if header(r, k) != v {
-				t.Errorf("header %s = %q, want %q", k, header(r, k), v)
-			}
-		}
-		if key := want.Metadata.Get(publisher.MetadataPartitionKey); string(r.Key) != key {
-			t.Errorf("key %q, want %q", r.Key, key)
-		}
-	}
+	expectUUIDs(t, e, sent, len(sent))
 	eventually(t, 10*time.Second, "backlog gauge at 0 and forwarded at 3", func() bool {
 		return metric(t, cfg.Registerer, "outbox_forwarder_forwarded_total", "outbox") == 3 &&
 			metric(t, cfg.Registerer, "outbox_forwarder_backlog", "outbox") == 0

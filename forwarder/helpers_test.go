@@ -11,6 +11,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
 	wforwarder "github.com/ThreeDotsLabs/watermill/components/forwarder"
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -210,6 +211,39 @@ func recordCount(t testing.TB, brokers []string, topic string) int64 {
 		n += hi - lo
 	}
 	return n
+}
+
+// expectUUIDs waits for n records and checks they are exactly sent, each
+// once: payload, every metadata entry as a header, and the partition key as
+// the record key.
+func expectUUIDs(t *testing.T, e *env, sent []*message.Message, n int) {
+	t.Helper()
+	got := consume(t, e.brokers, e.kafka, n, 30*time.Second)
+	if len(got) != n {
+		t.Fatalf("got %d records, want %d", len(got), n)
+	}
+	want := map[string]*message.Message{}
+	for _, m := range sent {
+		want[m.UUID] = m
+	}
+	for _, r := range got {
+		m, ok := want[header(r, kafka.UUIDHeaderKey)]
+		if !ok {
+			t.Fatalf("unexpected or duplicate record %q", header(r, kafka.UUIDHeaderKey))
+		}
+		delete(want, m.UUID)
+		if string(r.Value) != string(m.Payload) {
+			t.Errorf("record %s: payload %q, want %q", m.UUID, r.Value, m.Payload)
+		}
+		for k, v := range m.Metadata {
+			if header(r, k) != v {
+				t.Errorf("record %s: header %s = %q, want %q", m.UUID, k, header(r, k), v)
+			}
+		}
+		if key := m.Metadata.Get(publisher.MetadataPartitionKey); string(r.Key) != key {
+			t.Errorf("record %s: key %q, want %q", m.UUID, r.Key, key)
+		}
+	}
 }
 
 func header(m *sarama.ConsumerMessage, key string) string {

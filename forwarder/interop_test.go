@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/watermill-outbox/watermill-outbox/forwarder"
@@ -59,30 +58,5 @@ func testSwitchModes(t *testing.T, dialect string) {
 	}
 	if n := recordCount(t, e.brokers, e.kafka); n != int64(len(sent)) {
 		t.Errorf("topic holds %d records, want %d: a mode re-sent acknowledged rows", n, len(sent))
-	}
-}
-
-// expectUUIDs waits for n records and checks they are exactly sent, with
-// keys and metadata.
-func expectUUIDs(t *testing.T, e *env, sent []*message.Message, n int) {
-	t.Helper()
-	got := consume(t, e.brokers, e.kafka, n, 30*time.Second)
-	if len(got) != n {
-		t.Fatalf("got %d records, want %d", len(got), n)
-	}
-	want := map[string]*message.Message{}
-	for _, m := range sent {
-		want[m.UUID] = m
-	}
-	for _, r := range got {
-		m, ok := want[header(r, kafka.UUIDHeaderKey)]
-		if !ok {
-			t.Fatalf("unexpected or duplicate record %q", header(r, kafka.UUIDHeaderKey))
-		}
-		delete(want, m.UUID)
-		if header(r, "seq") != m.Metadata.Get("seq") || string(r.Value) != string(m.Payload) {
-			t.Errorf("record %s: seq %q payload %q, want %q %q", m.UUID, header(r, "seq"),
-				r.Value, m.Metadata.Get("seq"), m.Payload)
-		}
 	}
 }
