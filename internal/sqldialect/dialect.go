@@ -43,8 +43,6 @@ type Execer interface {
 type Dialect interface {
 	// Name is the configuration name, such as "postgres".
 	Name() string
-	// DriverName is the database/sql driver registered for this dialect.
-	DriverName() string
 	// SchemaAdapter is watermill-sql's default messages-table adapter.
 	SchemaAdapter() wsql.SchemaAdapter
 	// OffsetsAdapter is watermill-sql's default offsets-table adapter.

@@ -23,8 +23,7 @@ const defaultLockWait = 60 * time.Second
 // mysqlDialect is the MySQL and MariaDB dialect.
 type mysqlDialect struct{}
 
-func (mysqlDialect) Name() string       { return MySQL }
-func (mysqlDialect) DriverName() string { return "mysql" }
+func (mysqlDialect) Name() string { return MySQL }
 
 func (mysqlDialect) SchemaAdapter() wsql.SchemaAdapter {
 	return wsql.DefaultMySQLSchema{}

@@ -12,8 +12,7 @@ import (
 // postgres is the PostgreSQL dialect.
 type postgres struct{}
 
-func (postgres) Name() string       { return Postgres }
-func (postgres) DriverName() string { return "pgx" }
+func (postgres) Name() string { return Postgres }
 
 func (postgres) SchemaAdapter() wsql.SchemaAdapter {
 	return wsql.DefaultPostgreSQLSchema{}
