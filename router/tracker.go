@@ -8,14 +8,11 @@ type trackerKey struct{}
 // tracker collects what happened to one delivery across its attempts, so the
 // automatic log can write one line per event.
 type tracker struct {
-	mu        sync.Mutex
-	attempts  int
-	lastErr   error
-	duplicate bool
-	poisoned  bool
-	poisonErr error
+	mu sync.Mutex
+	s  trackerState
 }
 
+// trackerState is what a tracker has recorded so far.
 type trackerState struct {
 	attempts  int
 	lastErr   error
@@ -28,30 +25,30 @@ type trackerState struct {
 func (t *tracker) begin() (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.attempts++
-	return t.attempts, t.lastErr
+	t.s.attempts++
+	return t.s.attempts, t.s.lastErr
 }
 
 func (t *tracker) end(err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.lastErr = err
+	t.s.lastErr = err
 }
 
 func (t *tracker) markDuplicate() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.duplicate = true
+	t.s.duplicate = true
 }
 
 func (t *tracker) markPoisoned(err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.poisoned, t.poisonErr = true, err
+	t.s.poisoned, t.s.poisonErr = true, err
 }
 
 func (t *tracker) snapshot() trackerState {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return trackerState{t.attempts, t.lastErr, t.duplicate, t.poisoned, t.poisonErr}
+	return t.s
 }
