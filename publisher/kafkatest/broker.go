@@ -11,8 +11,8 @@
 // produced batch is appended to a per-partition segment file before it is
 // acknowledged, so records of a topic the broker has on disk survive the
 // process being killed; Start also fsyncs each batch (unless NoSync), so
-// they survive the machine crashing too. Topics created through the admin API or Config.Topics are
-// written to disk at once. Topics created automatically on first use, the
+// they survive the machine crashing too. Topics created through the admin
+// API or Config.Topics are written to disk at once. Topics created automatically on first use, the
 // idempotent producers' sequence state and records deleted with
 // DeleteRecords are written only when Close runs: after a kill, such a topic
 // is gone with its records, and a deleted prefix may reappear.
