@@ -54,11 +54,7 @@ func produceN(t *testing.T, addr, topic string, n int) {
 // partition.
 func consumeAll(t *testing.T, addr, topic string) map[int32][]string {
 	t.Helper()
-	client, err := sarama.NewClient([]string{addr}, saramaConfig())
-	if err != nil {
-		t.Fatalf("client: %v", err)
-	}
-	defer client.Close()
+	client := newClient(t, addr)
 	parts, err := client.Partitions(topic)
 	if err != nil {
 		t.Fatalf("partitions of %q: %v", topic, err)
@@ -198,17 +194,10 @@ func TestBrokerSIGKILLLosesAutoCreatedTopic(t *testing.T) {
 }
 
 func TestBrokerRejectsBadFlags(t *testing.T) {
-	cmd := exec.Command(outboxctlBin, "broker", "--port", "70000", "--partitions", "0")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := runBounded(t, cmd)
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
-		t.Fatalf("exit = %v, want code 1", err)
-	}
+	stderr := runExitOne(t, "broker", "--port", "70000", "--partitions", "0")
 	for _, want := range []string{"--port 70000", "--partitions 0"} {
-		if !strings.Contains(stderr.String(), want) {
-			t.Errorf("stderr lacks %q: %s", want, stderr.String())
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q: %s", want, stderr)
 		}
 	}
 }
@@ -231,19 +220,33 @@ func TestBrokerFailsOnTakenPort(t *testing.T) {
 	}
 }
 
-// commitOffset commits offset for group on topic/0, as a consumer outside
-// any group generation does, and fails the test unless it is acknowledged.
-func commitOffset(t *testing.T, addr, group, topic string, offset int64) {
+// newClient connects a sarama client to the broker at addr, closed when the
+// test ends.
+func newClient(t *testing.T, addr string) sarama.Client {
 	t.Helper()
 	client, err := sarama.NewClient([]string{addr}, saramaConfig())
 	if err != nil {
 		t.Fatalf("client: %v", err)
 	}
-	defer client.Close()
-	coord, err := client.Coordinator(group)
+	t.Cleanup(func() { _ = client.Close() })
+	return client
+}
+
+// coordinator returns the group coordinator of group on the broker at addr.
+func coordinator(t *testing.T, addr, group string) *sarama.Broker {
+	t.Helper()
+	coord, err := newClient(t, addr).Coordinator(group)
 	if err != nil {
 		t.Fatalf("coordinator of %q: %v", group, err)
 	}
+	return coord
+}
+
+// commitOffset commits offset for group on topic/0, as a consumer outside
+// any group generation does, and fails the test unless it is acknowledged.
+func commitOffset(t *testing.T, addr, group, topic string, offset int64) {
+	t.Helper()
+	coord := coordinator(t, addr, group)
 	req := &sarama.OffsetCommitRequest{Version: 7, ConsumerGroup: group,
 		ConsumerGroupGeneration: -1}
 	req.AddBlock(topic, 0, offset, 0, "")
@@ -259,15 +262,7 @@ func commitOffset(t *testing.T, addr, group, topic string, offset int64) {
 // committedOffset reads the committed offset of group on topic/0.
 func committedOffset(t *testing.T, addr, group, topic string) int64 {
 	t.Helper()
-	client, err := sarama.NewClient([]string{addr}, saramaConfig())
-	if err != nil {
-		t.Fatalf("client: %v", err)
-	}
-	defer client.Close()
-	coord, err := client.Coordinator(group)
-	if err != nil {
-		t.Fatalf("coordinator of %q: %v", group, err)
-	}
+	coord := coordinator(t, addr, group)
 	req := &sarama.OffsetFetchRequest{Version: 7, ConsumerGroup: group}
 	req.AddPartition(topic, 0)
 	resp, err := coord.FetchOffset(req)

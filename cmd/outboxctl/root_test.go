@@ -114,17 +114,25 @@ func TestRootListsBroker(t *testing.T) {
 	}
 }
 
-func TestUnknownCommandExitsOne(t *testing.T) {
-	cmd := exec.Command(outboxctlBin, "no-such-command")
+// runExitOne runs outboxctl with args, fails the test unless it exits with
+// code 1, and returns what it wrote to stderr.
+func runExitOne(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(outboxctlBin, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err := runBounded(t, cmd)
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
-		t.Fatalf("exit = %v, want code 1", err)
+		t.Fatalf("exit = %v, want code 1; stderr:\n%s", err, stderr.String())
 	}
-	if !strings.HasPrefix(stderr.String(), "outboxctl: ") {
-		t.Errorf("stderr = %q, want the error after the program name", stderr.String())
+	return stderr.String()
+}
+
+func TestUnknownCommandExitsOne(t *testing.T) {
+	stderr := runExitOne(t, "no-such-command")
+	if !strings.HasPrefix(stderr, "outboxctl: ") {
+		t.Errorf("stderr = %q, want the error after the program name", stderr)
 	}
 }
 
@@ -153,15 +161,8 @@ func TestBrokerLogsPerConfig(t *testing.T) {
 
 func TestBrokerBadLogConfigExitsOne(t *testing.T) {
 	path := writeFile(t, "log:\n  level: loud\n")
-	cmd := exec.Command(outboxctlBin, "broker", "--config", path, "--data-dir", "")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := runBounded(t, cmd)
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
-		t.Fatalf("exit = %v, want code 1", err)
-	}
-	if !strings.Contains(stderr.String(), `"loud"`) {
-		t.Errorf("stderr does not name the bad level: %s", stderr.String())
+	stderr := runExitOne(t, "broker", "--config", path, "--data-dir", "")
+	if !strings.Contains(stderr, `"loud"`) {
+		t.Errorf("stderr does not name the bad level: %s", stderr)
 	}
 }
