@@ -50,7 +50,7 @@ func loadConfig(cmd *cobra.Command) (config.Config, error) {
 		return config.Config{}, fmt.Errorf("flag --%s: %w", configFlag, err)
 	}
 	if path == "" {
-		path = os.Getenv(config.EnvConfigFile)
+		return config.LoadFromEnv()
 	}
 	return config.Load(path, os.Environ())
 }
