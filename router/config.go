@@ -62,7 +62,8 @@ type Config struct {
 	// Middleware switches and tunes the standard middleware.
 	Middleware MiddlewareConfig
 	// Extra middleware, run inside the standard chain (closest to the
-	// handler) in the order given. Router.AddMiddleware appends to it.
+	// handler) in the order given. Router.AddMiddleware adds more after
+	// these; it does not change this field.
 	Extra []NamedMiddleware
 	// Plugins are Watermill router plugins, added in the order given.
 	Plugins []message.RouterPlugin
