@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -40,10 +41,7 @@ func runStatus(cmd *cobra.Command, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	if err := cfg.SQL.Validate(); err != nil {
-		return fmt.Errorf("status: %w", err)
-	}
-	if err := cfg.Outbox.Validate(); err != nil {
+	if err := errors.Join(cfg.SQL.Validate(), cfg.Outbox.Validate()); err != nil {
 		return fmt.Errorf("status: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
