@@ -1,7 +1,7 @@
 // Command outboxctl is the command-line tool of watermill-outbox: it runs the
-// outbox forwarder, applies migrations, reports status and runs a local
-// Kafka-protocol broker for development. Run `outboxctl help` for the list
-// of commands.
+// outbox forwarder, applies migrations, reports status, requeues poisoned
+// inbox messages and runs a local Kafka-protocol broker for development. Run
+// `outboxctl help` for the list of commands.
 //
 // Each command lives in its own file and registers itself on rootCmd from
 // an init function. SIGINT and SIGTERM cancel the command's context, which
