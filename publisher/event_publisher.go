@@ -110,12 +110,12 @@ func NewEventPublisher(
 func (p *EventPublisher) Publish(
 	ctx context.Context, topic string, event any, opts ...PublishOption,
 ) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("publisher: topic %q: event %s: %w", topic, EventType(event), err)
+	}
 	msg, err := p.NewMessage(ctx, event, opts...)
 	if err != nil {
 		return fmt.Errorf("publisher: topic %q: %w", topic, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("publisher: topic %q: event %s: %w", topic, EventType(event), err)
 	}
 	if err := p.pub.Publish(topic, msg); err != nil {
 		return fmt.Errorf("publisher: topic %q: event %s %s: %w",
