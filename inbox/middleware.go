@@ -105,6 +105,7 @@ func (i *Inbox) attempt(d *delivery, h message.HandlerFunc, key string, n int) (
 	out []*message.Message, dup bool, err error) {
 	ctx, cancel := context.WithTimeout(d.msg.Context(), i.cfg.TxTimeout)
 	defer cancel()
+	stmt := i.insert.prepared(ctx) // before BeginTx: it may need a connection of its own
 	tx, err := i.cfg.DB.BeginTx(ctx, i.cfg.TxOptions)
 	if err != nil {
 		return nil, false, fmt.Errorf("inbox: begin transaction: %w", err)
@@ -115,7 +116,7 @@ func (i *Inbox) attempt(d *delivery, h message.HandlerFunc, key string, n int) (
 			_ = tx.Rollback()
 		}
 	}()
-	inserted, err := i.record(ctx, tx, d.group, key, d.receivedAt)
+	inserted, err := i.record(ctx, tx, stmt, d.group, key, d.receivedAt)
 	if err != nil || !inserted {
 		return nil, !inserted && err == nil, err
 	}
@@ -136,9 +137,9 @@ func (i *Inbox) attempt(d *delivery, h message.HandlerFunc, key string, n int) (
 // the handler: the row only becomes visible if this attempt commits, and
 // the extra statement cost about 15% of the handler's time (see
 // BenchmarkInboxOverhead and docs/inbox.md).
-func (i *Inbox) record(ctx context.Context, tx *sql.Tx, group, key string,
+func (i *Inbox) record(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, group, key string,
 	receivedAt time.Time) (bool, error) {
-	res, err := i.insert.exec(ctx, tx, group, key, receivedAt, time.Now().UTC())
+	res, err := i.insert.exec(ctx, tx, stmt, group, key, receivedAt, time.Now().UTC())
 	if err != nil {
 		return false, i.dbError("record key", key, err)
 	}

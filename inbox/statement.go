@@ -29,26 +29,34 @@ func newInsertStmt(db *sql.DB, d dialect, table string) *insertStmt {
 	return &insertStmt{db: db, query: d.insert(table), prepare: mysql}
 }
 
-// exec runs the insert inside tx. If the statement cannot be prepared (the
-// table does not exist yet, say) it runs the plain query, which reports the
-// real error, and tries to prepare again next time.
-func (s *insertStmt) exec(ctx context.Context, tx *sql.Tx, args ...any) (sql.Result, error) {
-	if !s.prepare {
-		return tx.ExecContext(ctx, s.query, args...)
-	}
-	if stmt := s.prepared(ctx); stmt != nil {
-		return tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
-	}
-	return tx.ExecContext(ctx, s.query, args...)
-}
-
+// prepared returns the statement prepared on the pool, preparing it on
+// first use, or nil when it is not prepared (PostgreSQL) or cannot be (the
+// table does not exist yet, say; the next call tries again). Call it before
+// beginning the transaction: preparing takes a pool connection of its own,
+// which a transaction holding the last free one would wait for until its
+// deadline.
 func (s *insertStmt) prepared(ctx context.Context) *sql.Stmt {
+	if !s.prepare {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stmt == nil {
 		s.stmt, _ = s.db.PrepareContext(ctx, s.query)
 	}
 	return s.stmt
+}
+
+// exec runs the insert inside tx: through stmt (from prepared) when it is
+// not nil, re-prepared on the transaction's connection if that one has not
+// seen it; else as a plain query, which reports the real error if the
+// statement could not be prepared.
+func (s *insertStmt) exec(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, args ...any) (
+	sql.Result, error) {
+	if stmt != nil {
+		return tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, s.query, args...)
 }
 
 // close releases the prepared statement on every connection that holds it.
