@@ -86,19 +86,25 @@ func schemaRace(err error) bool {
 	return false
 }
 
+// raceRetry runs f, up to schemaTries times while it fails with a
+// schemaRace error.
+func raceRetry(f func() error) error {
+	var err error
+	for i := 0; i < schemaTries; i++ {
+		if err = f(); err == nil || !schemaRace(err) {
+			return err
+		}
+	}
+	return err
+}
+
 // sqlPublisher creates a topic's tables on first use, like watermill-sql's
 // publisher, and tries again when that creation raced with a subscriber's.
 type sqlPublisher struct{ *wsql.Publisher }
 
 // Publish writes msgs to topic's table.
 func (p sqlPublisher) Publish(topic string, msgs ...*message.Message) error {
-	var err error
-	for i := 0; i < schemaTries; i++ {
-		if err = p.Publisher.Publish(topic, msgs...); err == nil || !schemaRace(err) {
-			return err
-		}
-	}
-	return err
+	return raceRetry(func() error { return p.Publisher.Publish(topic, msgs...) })
 }
 
 // sqlSubscriber is the subscriber counterpart of sqlPublisher.
@@ -107,23 +113,15 @@ type sqlSubscriber struct{ *wsql.Subscriber }
 // Subscribe reads topic in the configured consumer group.
 func (s sqlSubscriber) Subscribe(ctx context.Context, topic string) (
 	<-chan *message.Message, error) {
-	var err error
-	for i := 0; i < schemaTries; i++ {
-		var ch <-chan *message.Message
-		if ch, err = s.Subscriber.Subscribe(ctx, topic); err == nil || !schemaRace(err) {
-			return ch, err
-		}
-	}
-	return nil, err
+	var ch <-chan *message.Message
+	err := raceRetry(func() (err error) {
+		ch, err = s.Subscriber.Subscribe(ctx, topic)
+		return err
+	})
+	return ch, err
 }
 
 // SubscribeInitialize creates topic's tables.
 func (s sqlSubscriber) SubscribeInitialize(topic string) error {
-	var err error
-	for i := 0; i < schemaTries; i++ {
-		if err = s.Subscriber.SubscribeInitialize(topic); err == nil || !schemaRace(err) {
-			return err
-		}
-	}
-	return err
+	return raceRetry(func() error { return s.Subscriber.SubscribeInitialize(topic) })
 }
