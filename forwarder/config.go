@@ -214,15 +214,16 @@ func (c Config) validateKafka(bad func(string, ...any)) {
 }
 
 func (c Config) validateNumbers(bad func(string, ...any)) {
-	positive := map[string]time.Duration{
-		"poll interval": c.PollInterval, "backoff initial": c.BackoffInitial,
-		"backoff max": c.BackoffMax, "retention interval": c.RetentionInterval,
-		"metrics interval": c.MetricsInterval, "batch timeout": c.BatchTimeout,
-	}
-	for _, name := range []string{"poll interval", "backoff initial", "backoff max",
-		"retention interval", "metrics interval", "batch timeout"} {
-		if positive[name] <= 0 {
-			bad("%s %s must be positive", name, positive[name])
+	for _, d := range []struct {
+		name  string
+		value time.Duration
+	}{
+		{"poll interval", c.PollInterval}, {"backoff initial", c.BackoffInitial},
+		{"backoff max", c.BackoffMax}, {"retention interval", c.RetentionInterval},
+		{"metrics interval", c.MetricsInterval}, {"batch timeout", c.BatchTimeout},
+	} {
+		if d.value <= 0 {
+			bad("%s %s must be positive", d.name, d.value)
 		}
 	}
 	if c.BackoffMax < c.BackoffInitial {

@@ -13,14 +13,15 @@ import (
 
 func TestValidateListsEveryProblem(t *testing.T) {
 	c := Config{Dialect: "oracle", Topic: "bad topic", Shards: -1, BatchSize: -5,
-		PollInterval: -time.Second, DeadLetterTopic: "no spaces"}
+		PollInterval: -time.Second, BatchTimeout: -time.Second, DeadLetterTopic: "no spaces"}
 	c.setDefaults()
 	err := c.Validate()
 	if !errors.Is(err, ErrInvalidConfig) || !errors.Is(err, publisher.ErrInvalidTopic) {
 		t.Fatalf("Validate() = %v, want ErrInvalidConfig and publisher.ErrInvalidTopic", err)
 	}
 	for _, want := range []string{"db is nil", `dialect "oracle"`, "topic", "shards -1",
-		"brokers are empty", "batch size -5", "poll interval", "dead letter topic"} {
+		"brokers are empty", "batch size -5", "poll interval -1s", "batch timeout -1s",
+		"dead letter topic"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() does not mention %q: %v", want, err)
 		}
