@@ -110,9 +110,10 @@ func Handle[T any](r *Router, name, topic string, fn func(ctx context.Context, e
 // HandleAndPublish registers fn like Handle and publishes what it returns to
 // publishTopic through the backend, after the handler (and its inbox
 // transaction) succeeded, or, with Config.Outbox and the inbox on, writes it
-// into the outbox inside the inbox transaction. Each returned value is a *message.Message, sent as
-// it is, or an event, encoded like publisher.EventPublisher does. Every one
-// carries the incoming correlation id. Watermill's event handlers return
+// into the outbox inside the inbox transaction. Each returned value is a
+// *message.Message, sent as it is, or an event, encoded like
+// publisher.EventPublisher does. Every one carries the incoming correlation
+// id; AddPublishingHandler detaches its context from cancellation. Watermill's event handlers return
 // only an error, so this variant is a plain router handler that decodes
 // with the same marshalers.
 func HandleAndPublish[T any](r *Router, name, topic, publishTopic string,
@@ -172,7 +173,7 @@ func toMessages(ctx context.Context, enc *publisher.EventPublisher, out []any) (
 		}
 		msgs = append(msgs, m)
 	}
-	return detach(msgs), nil
+	return msgs, nil
 }
 
 // detach gives returned messages a context that keeps its values but is
