@@ -25,8 +25,7 @@ type insertStmt struct {
 }
 
 func newInsertStmt(db *sql.DB, d dialect, table string) *insertStmt {
-	_, mysql := d.(mysqlDialect)
-	return &insertStmt{db: db, query: d.insert(table), prepare: mysql}
+	return &insertStmt{db: db, query: d.insert(table), prepare: d.prepareInsert()}
 }
 
 // prepared returns the statement prepared on the pool, preparing it on

@@ -42,6 +42,9 @@ type dialect interface {
 	// zero rows. It waits for an uncommitted duplicate. Arguments: group,
 	// key, received_at, processed_at.
 	insert(table string) string
+	// prepareInsert reports whether the insert runs as a statement prepared
+	// once on the pool rather than as a plain query (see insertStmt).
+	prepareInsert() bool
 	// cleanup deletes at most a given number of rows of a group received
 	// before a cutoff. Arguments: group, cutoff, limit.
 	cleanup(table string) string

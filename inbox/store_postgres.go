@@ -49,6 +49,9 @@ func (postgres) insert(table string) string {
 		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`
 }
 
+// prepareInsert is false: pgx caches its statements by itself.
+func (postgres) prepareInsert() bool { return false }
+
 // cleanup selects a bounded batch of physical row ids first, so one
 // statement never deletes more than the limit.
 func (postgres) cleanup(table string) string {
