@@ -179,3 +179,40 @@ func TestMigrationLockIsPerDatabase(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrationLockWaitIsBounded holds the lock while a second migration
+// waits for it under a short deadline: the second gives up without running
+// its statements, on MySQL with ErrLockTimeout, and the holder is unharmed.
+func TestMigrationLockWaitIsBounded(t *testing.T) {
+	for _, dialect := range testenv.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			db := testenv.Open(t, dialect).DB
+			d, _ := Get(dialect)
+			var ran atomic.Bool
+			err := d.WithMigrationLock(testCtx(t), db, func(context.Context, Execer) error {
+				ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+				defer cancel()
+				return d.WithMigrationLock(ctx, db, func(context.Context, Execer) error {
+					ran.Store(true)
+					return nil
+				})
+			})
+			if err == nil || ran.Load() {
+				t.Fatalf("second migration = %v (ran: %v), want an error and no run",
+					err, ran.Load())
+			}
+			if dialect == MySQL && !errors.Is(err, ErrLockTimeout) {
+				t.Fatalf("second migration = %v, want ErrLockTimeout", err)
+			}
+			// A waiter whose cancel reached the server late may hold the
+			// lock for a moment, until its session ends.
+			deadline := time.Now().Add(5 * time.Second)
+			for lockHeld(t, db, dialect) {
+				if time.Now().After(deadline) {
+					t.Fatalf("lock still held 5s after both returned")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		})
+	}
+}

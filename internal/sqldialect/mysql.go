@@ -120,11 +120,14 @@ func releaseLock(conn *sql.Conn, name string) {
 	}
 }
 
-// lockWaitSeconds turns the context deadline into GET_LOCK's timeout.
+// lockWaitSeconds turns the context deadline into GET_LOCK's timeout,
+// rounded down so that the server gives up before the context does: the
+// caller then gets ErrLockTimeout, not a query cancelled by its context.
+// Less than a second left still waits one second.
 func lockWaitSeconds(ctx context.Context) int64 {
 	wait := defaultLockWait
 	if dl, ok := ctx.Deadline(); ok {
 		wait = time.Until(dl)
 	}
-	return int64(math.Max(1, math.Ceil(wait.Seconds())))
+	return int64(math.Max(1, math.Floor(wait.Seconds())))
 }
