@@ -15,6 +15,7 @@
 //	icfg := inbox.ConfigFrom(cfg) // cfg is a config.Config
 //	icfg.DB, icfg.Publisher, icfg.Logger = db, kafkaPublisher, logger
 //	ib, err := inbox.New(icfg)
+//	defer ib.Close() // releases the prepared key insert (MySQL)
 //	h := router.AddConsumerHandler("orders", "orders", sub, handleOrder)
 //	h.AddMiddleware(ib.Middleware)
 //
