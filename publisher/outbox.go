@@ -88,6 +88,9 @@ func (o *Outbox) Publish(
 	if tx == nil {
 		return fmt.Errorf("publisher: outbox: publish to %q: %w", topic, ErrNoTransaction)
 	}
+	if err := o.check(ctx, topic, msgs); err != nil {
+		return err
+	}
 	_, err := o.publish(ctx, tx, topic, msgs)
 	return err
 }
